@@ -1,0 +1,219 @@
+"""Graph -> keras.Model, and the compile settings (losses, metrics, optimizer, schedule) -> Keras objects.
+
+Losses and metrics are passed to Keras as objects, never as short aliases: an ``.h5`` saved with the
+alias ``"mse"`` does not load back with plain ``keras.models.load_model``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from . import catalog
+from .errors import BuildError, SettingsError
+from .infer import Inference, Result
+from .layers import call_layer, effective_dropout, make_layer
+
+
+@dataclass
+class BuildResult:
+    model: object
+    layers: dict = field(default_factory=dict)    # node id -> keras layer
+    tensors: dict = field(default_factory=dict)   # node id -> symbolic output tensor
+    inputs: list = field(default_factory=list)    # Input node ids, in model input order
+    outputs: list = field(default_factory=list)   # Output node ids, in model output order
+    info: Result | None = None
+    warnings: list = field(default_factory=list)
+    revision: int = -1
+
+
+def _model_name(name):
+    import re
+    s = re.sub(r"[^A-Za-z0-9_]", "_", name or "model").strip("_") or "model"
+    return s if s[0].isalpha() else "m_" + s
+
+
+def build_model(project_or_graph, regularization=None, *, with_weights=True, name=None, info=None) -> BuildResult:
+    """Build a fresh ``keras.Model`` from the graph. Raises BuildError listing every problem."""
+    import keras
+    from .project import Project
+    if isinstance(project_or_graph, Project):
+        graph = project_or_graph.graph
+        regularization = project_or_graph.regularization if regularization is None else regularization
+        name = name or project_or_graph.name
+    else:
+        graph = project_or_graph
+    if info is None or info.revision != graph.revision:
+        info = Inference().run(graph, regularization)
+    if info.problems:
+        raise BuildError(info.problems)
+    nodes = graph.nodes
+    feeds_output = {e.src for e in graph.edges if nodes[e.dst].type == "Output"}
+    res = BuildResult(model=None, info=info, revision=graph.revision)
+    for k in info.order:
+        n = nodes[k]
+        if n.type == "Input":
+            t = keras.Input(shape=tuple(n.params["shape"]), dtype=n.params.get("dtype", "float32"), name=n.name)
+            res.inputs.append(k)
+        elif n.type == "Output":
+            src = graph.inputs_of(k)[0]
+            t = res.tensors[src]
+            res.outputs.append(k)
+        else:
+            layer = make_layer(n, regularization)
+            xs = [res.tensors[s] for s in graph.inputs_of(k)]
+            t = call_layer(n, layer, xs)
+            res.layers[k] = layer
+            rate = effective_dropout(n, regularization, k in feeds_output)
+            if rate > 0:
+                drop = keras.layers.Dropout(rate, name=f"{n.name}_dropout")
+                res.layers[k + ":dropout"] = drop
+                t = drop(t)
+        res.tensors[k] = t
+    ins = [res.tensors[k] for k in res.inputs]
+    outs = [res.tensors[k] for k in res.outputs]
+    model = keras.Model(ins if len(ins) > 1 else ins[0], outs if len(outs) > 1 else outs[0],
+                        name=_model_name(name or "model"))
+    res.model = model
+    if with_weights:
+        for k, layer in res.layers.items():
+            n = nodes.get(k)
+            if n is None or n.weights is None:
+                continue
+            try:
+                layer.set_weights(n.weights)
+            except Exception as e:
+                res.warnings.append(f"node {n.label()}: saved weights do not fit the layer any more ({e}); "
+                                    f"it starts from fresh weights")
+    return res
+
+
+def collect_weights(graph, build: BuildResult):
+    """Copy the model's current weights into the graph's nodes (kept with the project on save)."""
+    for k, layer in build.layers.items():
+        n = graph.nodes.get(k)
+        if n is not None and layer.weights:
+            n.weights = [w.numpy() if hasattr(w, "numpy") else w for w in layer.get_weights()]
+
+
+# -- losses / metrics / optimizer ------------------------------------------------------------------------------
+LOSS_CLASSES = {
+    "categorical_crossentropy": "CategoricalCrossentropy",
+    "sparse_categorical_crossentropy": "SparseCategoricalCrossentropy",
+    "binary_crossentropy": "BinaryCrossentropy",
+    "mean_squared_error": "MeanSquaredError",
+    "mean_absolute_error": "MeanAbsoluteError",
+    "huber": "Huber",
+    "log_cosh": "LogCosh",
+    "kl_divergence": "KLDivergence",
+}
+LOSS_ALIASES = {"mse": "mean_squared_error", "mae": "mean_absolute_error", "kld": "kl_divergence",
+                "logcosh": "log_cosh", "huber_loss": "huber", "kullback_leibler_divergence": "kl_divergence"}
+
+
+def make_loss(name):
+    import keras
+    name = LOSS_ALIASES.get(name, name)
+    if name not in LOSS_CLASSES:
+        raise SettingsError(f"unknown loss {name!r}; expected one of {', '.join(LOSS_CLASSES)}")
+    return getattr(keras.losses, LOSS_CLASSES[name])()
+
+
+def make_metric(name, loss):
+    import keras
+    m = keras.metrics
+    loss = LOSS_ALIASES.get(loss, loss)
+    if name == "accuracy":
+        if loss == "sparse_categorical_crossentropy":
+            return m.SparseCategoricalAccuracy(name="accuracy")
+        if loss == "categorical_crossentropy":
+            return m.CategoricalAccuracy(name="accuracy")
+        if loss == "binary_crossentropy":
+            return m.BinaryAccuracy(name="accuracy")
+        return None  # accuracy means nothing for a regression output
+    if name == "top_5_accuracy":
+        if loss == "sparse_categorical_crossentropy":
+            return m.SparseTopKCategoricalAccuracy(k=5, name="top_5_accuracy")
+        if loss == "categorical_crossentropy":
+            return m.TopKCategoricalAccuracy(k=5, name="top_5_accuracy")
+        return None
+    table = {"auc": lambda: m.AUC(name="auc"), "precision": lambda: m.Precision(name="precision"),
+             "recall": lambda: m.Recall(name="recall"), "mae": lambda: m.MeanAbsoluteError(name="mae"),
+             "mse": lambda: m.MeanSquaredError(name="mse"), "rmse": lambda: m.RootMeanSquaredError(name="rmse")}
+    if name not in table:
+        raise SettingsError(f"unknown metric {name!r}; expected one of {', '.join(catalog.METRICS)}")
+    if name in ("auc", "precision", "recall") and loss not in ("binary_crossentropy",):
+        return None  # these Keras metrics need one probability per sample
+    return table[name]()
+
+
+def make_optimizer(compile_settings, steps_per_epoch=None):
+    import keras
+    opt = dict(compile_settings.get("optimizer") or {})
+    name = str(opt.pop("name", "adam")).lower()
+    if name not in catalog.OPTIMIZERS:
+        raise SettingsError(f"unknown optimizer {name!r}; expected one of {', '.join(catalog.OPTIMIZERS)}")
+    cls_name, params = catalog.OPTIMIZERS[name]
+    kwargs = {}
+    allowed = {p.name: p for p in params}
+    for k, v in opt.items():
+        if k in ("clipnorm", "clipvalue"):
+            if v is not None:
+                kwargs[k] = float(v)
+            continue
+        p = allowed.get(k)
+        if p is None:
+            raise SettingsError(f"optimizer {name}: unknown setting {k!r}; expected {', '.join(allowed)}")
+        err = p.value_error(v)
+        if err:
+            raise SettingsError(f"optimizer {name}: {k} {err}")
+        kwargs[k] = v
+    lr = float(kwargs.get("learning_rate", allowed["learning_rate"].default))
+    sched = dict(compile_settings.get("schedule") or {"kind": "none"})
+    kind = sched.pop("kind", "none")
+    if kind not in catalog.SCHEDULES:
+        raise SettingsError(f"unknown learning-rate schedule {kind!r}; expected one of {', '.join(catalog.SCHEDULES)}")
+    sparams = {p.name: p for p in catalog.SCHEDULES[kind]}
+    for k, v in sched.items():
+        p = sparams.get(k)
+        if p is None:
+            raise SettingsError(f"schedule {kind}: unknown setting {k!r}; expected {', '.join(sparams) or 'none'}")
+        err = p.value_error(v)
+        if err:
+            raise SettingsError(f"schedule {kind}: {k} {err}")
+    sv = {p.name: sched.get(p.name, p.default) for p in catalog.SCHEDULES[kind]}
+    if kind == "step":
+        kwargs["learning_rate"] = keras.optimizers.schedules.ExponentialDecay(
+            lr, decay_steps=int(sv["decay_steps"]), decay_rate=float(sv["decay_rate"]), staircase=True)
+    elif kind == "cosine":
+        kwargs["learning_rate"] = keras.optimizers.schedules.CosineDecay(
+            lr, decay_steps=int(sv["decay_steps"]), alpha=float(sv["alpha"]))
+    return getattr(keras.optimizers, cls_name)(**kwargs)
+
+
+def plateau_callback(compile_settings):
+    """The ReduceLROnPlateau callback when the schedule is 'plateau', else None."""
+    sched = dict(compile_settings.get("schedule") or {})
+    if sched.get("kind") != "plateau":
+        return None
+    import keras
+    sv = {p.name: sched.get(p.name, p.default) for p in catalog.SCHEDULES["plateau"]}
+    return keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=float(sv["factor"]),
+                                             patience=int(sv["patience"]), min_lr=float(sv["min_lr"]))
+
+
+def compile_model(build: BuildResult, project, steps_per_epoch=None):
+    """Compile the built model with the project's losses (one per Output), metrics and optimizer."""
+    graph = project.graph
+    losses, weights, metrics = [], [], []
+    for k in build.outputs:
+        p = graph.nodes[k].params
+        loss = p.get("loss", "mean_squared_error")
+        losses.append(make_loss(loss))
+        weights.append(float(p.get("loss_weight", 1.0)))
+        ms = [make_metric(m, loss) for m in p.get("metrics", [])]
+        metrics.append([m for m in ms if m is not None])
+    single = len(losses) == 1
+    build.model.compile(optimizer=make_optimizer(project.compile, steps_per_epoch),
+                        loss=losses[0] if single else losses,
+                        loss_weights=None if single else weights,
+                        metrics=metrics[0] if single else metrics)
+    return build.model

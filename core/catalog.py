@@ -1,0 +1,448 @@
+"""The layer catalog: one table of layer types that drives the palette, the inspector, validation and build.
+
+Params use Keras' own config names and defaults. Adding a layer type is one entry in ``_ENTRIES``.
+This module does not import Keras (the window shows the palette before TensorFlow has loaded).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+import math
+
+ACTIVATIONS = [None, "relu", "sigmoid", "softmax", "tanh", "elu", "selu", "gelu", "silu", "softplus",
+               "softsign", "leaky_relu", "relu6", "hard_sigmoid", "exponential", "linear"]
+PADDING = ["valid", "same"]
+LOSSES = ["categorical_crossentropy", "sparse_categorical_crossentropy", "binary_crossentropy",
+          "mean_squared_error", "mean_absolute_error", "huber", "log_cosh", "kl_divergence"]
+METRICS = ["accuracy", "auc", "precision", "recall", "mae", "mse", "rmse", "top_5_accuracy"]
+
+
+@dataclass(frozen=True)
+class Param:
+    """One editable param of a layer type.
+
+    kind: int | float | bool | choice | ints (fixed-length tuple) | optints (ints or None) | shape (variable-length tuple of ints)
+          | optint (int or None) | optfloat (float or None) | str | multichoice (list of choices)
+    """
+    name: str
+    kind: str
+    default: object
+    min: float | None = None
+    max: float | None = None
+    choices: tuple = ()
+    length: int | None = None
+    doc: str = ""
+    min_exclusive: bool = False
+    max_exclusive: bool = False
+    allow_minus_one: bool = False  # Reshape's target_shape may hold one -1
+
+    def type_error(self, value):
+        """Return a message when ``value`` has the wrong JSON type for this param (file is malformed), else None."""
+        k = self.kind
+        if k == "bool":
+            return None if isinstance(value, bool) else f"expected true/false, got {value!r}"
+        if k == "int":
+            return None if _is_int(value) else f"expected an integer, got {value!r}"
+        if k == "optint":
+            return None if value is None or _is_int(value) else f"expected an integer or null, got {value!r}"
+        if k == "float":
+            return None if _is_num(value) else f"expected a number, got {value!r}"
+        if k == "optfloat":
+            return None if value is None or _is_num(value) else f"expected a number or null, got {value!r}"
+        if k == "optints" and value is None:
+            return None
+        if k in ("ints", "shape", "optints"):
+            if _is_int(value) and k != "shape":
+                return None
+            if isinstance(value, (list, tuple)) and all(_is_int(v) or (v is None and k == "shape") for v in value):
+                return None
+            return f"expected a list of integers, got {value!r}"
+        if k == "str":
+            return None if isinstance(value, str) else f"expected text, got {value!r}"
+        if k == "choice":
+            return None if value is None or isinstance(value, (str, int, float, bool)) else f"expected one of {self.choices}, got {value!r}"
+        if k == "multichoice":
+            return None if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value) else f"expected a list of names, got {value!r}"
+        return None
+
+    def value_error(self, value):
+        """Return a plain-words message when ``value`` is of the right type but not allowed, else None."""
+        err = self.type_error(value)
+        if err:
+            return err
+        k = self.kind
+        if k in ("int", "float", "optint", "optfloat") and value is not None:
+            if isinstance(value, float) and not math.isfinite(value):
+                return f"must be a finite number, got {value}"
+            lo, hi = self.min, self.max
+            if lo is not None and (value < lo or (self.min_exclusive and value == lo)):
+                return f"must be {'>' if self.min_exclusive else '>='} {lo:g}, got {value}"
+            if hi is not None and (value > hi or (self.max_exclusive and value == hi)):
+                return f"must be {'<' if self.max_exclusive else '<='} {hi:g}, got {value}"
+        if k == "optints" and value is None:
+            return None
+        if k in ("ints", "optints"):
+            vals = [value] * (self.length or 1) if _is_int(value) else list(value)
+            if self.length is not None and len(vals) != self.length:
+                return f"expected {self.length} values, got {len(vals)}"
+            lo = self.min if self.min is not None else None
+            for v in vals:
+                if lo is not None and v < lo:
+                    return f"every value must be >= {lo:g}, got {tuple(vals)}"
+        if k == "shape":
+            vals = list(value)
+            if not vals and not self.allow_minus_one:
+                return "must have at least one dimension"
+            if self.allow_minus_one:
+                if sum(1 for v in vals if v == -1) > 1:
+                    return f"may hold at most one -1, got {tuple(vals)}"
+                if any(v is not None and v != -1 and v < 1 for v in vals):
+                    return f"every dimension must be >= 1 (or one -1), got {tuple(vals)}"
+            elif any(v is not None and v < (self.min if self.min is not None else 1) for v in vals):
+                return f"every dimension must be >= {self.min if self.min is not None else 1:g}, got {tuple(vals)}"
+        if k == "choice" and self.choices and value not in self.choices:
+            return f"must be one of {', '.join(str(c) for c in self.choices)}; got {value!r}"
+        if k == "multichoice" and self.choices:
+            bad = [v for v in value if v not in self.choices]
+            if bad:
+                return f"unknown choice(s) {bad}; expected from {', '.join(self.choices)}"
+        return None
+
+    def to_keras(self, value):
+        """The value as Keras' constructor wants it (tuples for tuple params)."""
+        if self.kind in ("ints", "shape", "optints") and isinstance(value, list):
+            return tuple(value)
+        return value
+
+
+def _is_int(v):
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_num(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+@dataclass(frozen=True)
+class LayerType:
+    """One catalog entry."""
+    type: str
+    category: str
+    description: str
+    params: tuple = ()
+    inputs: tuple = (1, 1)          # (min, max); max None = any number
+    keras_class: str | None = None  # class name in keras.layers; None for Input/Output
+    weighted: bool = False          # has a kernel: global L2 applies
+    block: bool = False             # Dense/Conv block: global dropout goes after it
+    input_names: tuple = ()         # names of the ports, for the editor
+    summary: tuple = ()             # params shown on the node face
+
+    def param(self, name):
+        for p in self.params:
+            if p.name == name:
+                return p
+        return None
+
+    def defaults(self):
+        return {p.name: _copy(p.default) for p in self.params}
+
+    def port_name(self, i):
+        if i < len(self.input_names):
+            return self.input_names[i]
+        return f"in{i + 1}"
+
+    @property
+    def variadic(self):
+        return self.inputs[1] is None
+
+
+def _copy(v):
+    return list(v) if isinstance(v, (list, tuple)) else v
+
+
+# -- param helpers -------------------------------------------------------------------------------------------
+def P_int(name, default, lo=1, hi=None, doc=""):
+    return Param(name, "int", default, lo, hi, doc=doc)
+
+
+def P_float(name, default, lo=None, hi=None, doc="", lo_ex=False, hi_ex=False):
+    return Param(name, "float", default, lo, hi, doc=doc, min_exclusive=lo_ex, max_exclusive=hi_ex)
+
+
+def P_bool(name, default, doc=""):
+    return Param(name, "bool", default, doc=doc)
+
+
+def P_choice(name, default, choices, doc=""):
+    return Param(name, "choice", default, choices=tuple(choices), doc=doc)
+
+
+def P_ints(name, default, length, lo=1, doc=""):
+    return Param(name, "ints", list(default), lo, length=length, doc=doc)
+
+
+ACT = lambda default=None: P_choice("activation", default, ACTIVATIONS, "activation function applied to the output")  # noqa: E731
+BIAS = P_bool("use_bias", True, "add a learned bias")
+RATE = P_float("rate", 0.5, 0.0, 1.0, "fraction of inputs set to zero during training", hi_ex=True)
+
+
+def _conv(rank, name, desc, transpose=False, separable=False, depthwise=False):
+    ks = [3] * rank
+    one = [1] * rank
+    params = []
+    if not depthwise:
+        params.append(P_int("filters", 32, 1, 65536, "number of output channels"))
+    params += [P_ints("kernel_size", ks, rank, 1, "size of the convolution window"),
+               P_ints("strides", one, rank, 1, "step of the window"),
+               P_choice("padding", "valid", PADDING + (["causal"] if rank == 1 and not transpose else []),
+                        "'same' keeps the spatial size at stride 1")]
+    if separable or depthwise:
+        params.append(P_int("depth_multiplier", 1, 1, 64, "output channels per input channel in the depthwise step"))
+    if not transpose and not separable:
+        params.append(P_ints("dilation_rate", one, rank, 1, "spacing between window elements"))
+    params += [ACT(), BIAS]
+    summary = ("filters", "kernel_size", "activation") if not depthwise else ("kernel_size", "activation")
+    return LayerType(name, "Convolution", desc, tuple(params), keras_class=name, weighted=True, block=True,
+                     summary=summary)
+
+
+def _pool(name, rank, kind):
+    params = (Param("pool_size", "ints", 2 if rank == 1 else [2, 2], 1, length=rank, doc="size of the window"),
+              Param("strides", "optints", None, 1, length=rank, doc="step of the window (empty: the pool size)"),
+              P_choice("padding", "valid", PADDING))
+    return LayerType(name, "Pooling", f"{kind} pooling over {'time' if rank == 1 else 'height and width'}",
+                     params, keras_class=name, summary=("pool_size",))
+
+
+def _global_pool(name, rank, kind):
+    return LayerType(name, "Pooling", f"{kind} over all {'time steps' if rank == 1 else 'positions'}: one value per channel",
+                     (P_bool("keepdims", False, "keep the pooled axes with size 1"),), keras_class=name)
+
+
+def _rnn(name, desc, extra=()):
+    params = (P_int("units", 32, 1, 65536, "size of the hidden state"),
+              P_choice("activation", "tanh", ACTIVATIONS),) + tuple(extra) + (
+              BIAS,
+              P_bool("return_sequences", False, "output every time step (needed before another RNN)"),
+              P_bool("go_backwards", False, "read the sequence backwards"),
+              P_float("dropout", 0.0, 0.0, 1.0, "dropout on the inputs", hi_ex=True),
+              P_float("recurrent_dropout", 0.0, 0.0, 1.0, "dropout on the recurrent state", hi_ex=True))
+    return LayerType(name, "Recurrent", desc, params, keras_class=name, weighted=True, summary=("units", "return_sequences"))
+
+
+_MERGE = lambda name, desc, lo=2, hi=None, params=(): LayerType(  # noqa: E731
+    name, "Merge", desc, params, inputs=(lo, hi), keras_class=name)
+
+_ENTRIES = [
+    # -- input / output -----------------------------------------------------------------------------------
+    LayerType("Input", "Input / Output", "a network input: the shape of one sample (without the batch axis)",
+              (Param("shape", "shape", [28, 28, 1], 1, doc="shape of one sample, e.g. 8 8 1 for a small grayscale image"),
+               P_choice("dtype", "float32", ["float32", "int32", "int64"], "type of the values (int for token ids)")),
+              inputs=(0, 0), summary=("shape",)),
+    LayerType("Output", "Input / Output", "a network output, with its loss, weight and metrics",
+              (P_choice("loss", "sparse_categorical_crossentropy", LOSSES, "what training minimises for this output"),
+               P_float("loss_weight", 1.0, 0.0, None, "weight of this loss in the total"),
+               Param("metrics", "multichoice", ["accuracy"], choices=tuple(METRICS), doc="reported while training")),
+              summary=("loss",)),
+    # -- core ---------------------------------------------------------------------------------------------
+    LayerType("Dense", "Core", "fully connected layer: every output unit sees every input value",
+              (P_int("units", 32, 1, 1 << 20, "number of output units"), ACT(), BIAS),
+              keras_class="Dense", weighted=True, block=True, summary=("units", "activation")),
+    LayerType("Activation", "Core", "applies an activation function element-wise",
+              (P_choice("activation", "relu", ACTIVATIONS[1:]),), keras_class="Activation", summary=("activation",)),
+    LayerType("ReLU", "Core", "rectified linear unit, optionally capped (ReLU6)",
+              (Param("max_value", "optfloat", None, 0.0, doc="cap of the output (6 for ReLU6)"),
+               P_float("negative_slope", 0.0, 0.0, None), P_float("threshold", 0.0)),
+              keras_class="ReLU"),
+    LayerType("LeakyReLU", "Core", "leaky rectified linear unit: small slope for negative inputs",
+              (P_float("negative_slope", 0.3, 0.0, None),), keras_class="LeakyReLU"),
+    LayerType("Softmax", "Core", "normalises the last axis to probabilities",
+              (P_int("axis", -1, None),), keras_class="Softmax"),
+    LayerType("Dropout", "Regularization", "randomly zeroes a fraction of the inputs while training",
+              (RATE,), keras_class="Dropout", summary=("rate",)),
+    LayerType("SpatialDropout1D", "Regularization", "drops whole channels of a sequence while training",
+              (RATE,), keras_class="SpatialDropout1D", summary=("rate",)),
+    LayerType("SpatialDropout2D", "Regularization", "drops whole feature maps while training",
+              (RATE,), keras_class="SpatialDropout2D", summary=("rate",)),
+    LayerType("GaussianNoise", "Regularization", "adds zero-mean Gaussian noise while training",
+              (P_float("stddev", 0.1, 0.0, None, "standard deviation of the noise"),), keras_class="GaussianNoise",
+              summary=("stddev",)),
+    LayerType("Flatten", "Reshaping", "flattens each sample to one dimension", (), keras_class="Flatten"),
+    LayerType("Reshape", "Reshaping", "reshapes each sample (one dimension may be -1)",
+              (Param("target_shape", "shape", [-1], doc="new shape of one sample", allow_minus_one=True),),
+              keras_class="Reshape", summary=("target_shape",)),
+    LayerType("Permute", "Reshaping", "reorders the axes of each sample (1-based)",
+              (Param("dims", "shape", [2, 1], 1, doc="new order of the axes, e.g. 2 1"),), keras_class="Permute",
+              summary=("dims",)),
+    LayerType("RepeatVector", "Reshaping", "repeats a vector n times into a sequence",
+              (P_int("n", 4, 1, None, "number of repetitions"),), keras_class="RepeatVector", summary=("n",)),
+    LayerType("UpSampling2D", "Reshaping", "repeats rows and columns to enlarge feature maps",
+              (P_ints("size", [2, 2], 2, 1), P_choice("interpolation", "nearest", ["nearest", "bilinear", "bicubic", "lanczos3", "lanczos5", "area"])),
+              keras_class="UpSampling2D", summary=("size",)),
+    LayerType("ZeroPadding2D", "Reshaping", "adds rows and columns of zeros around feature maps",
+              (Param("padding", "ints", [1, 1], 0, length=2, doc="rows, columns of zeros on each side"),),
+              keras_class="ZeroPadding2D", summary=("padding",)),
+    LayerType("Cropping2D", "Reshaping", "crops rows and columns from the edges of feature maps",
+              (Param("cropping", "ints", [0, 0], 0, length=2, doc="rows, columns removed on each side"),),
+              keras_class="Cropping2D", summary=("cropping",)),
+    # -- convolution / pooling ------------------------------------------------------------------------------
+    _conv(1, "Conv1D", "1-D convolution over time steps"),
+    _conv(2, "Conv2D", "2-D convolution over height and width"),
+    _conv(2, "Conv2DTranspose", "transposed 2-D convolution (learned up-sampling)", transpose=True),
+    _conv(2, "SeparableConv2D", "depthwise then pointwise 2-D convolution (fewer weights)", separable=True),
+    _conv(2, "DepthwiseConv2D", "one 2-D filter per input channel", depthwise=True),
+    _pool("MaxPooling1D", 1, "max"), _pool("MaxPooling2D", 2, "max"),
+    _pool("AveragePooling1D", 1, "average"), _pool("AveragePooling2D", 2, "average"),
+    _global_pool("GlobalAveragePooling1D", 1, "average"), _global_pool("GlobalAveragePooling2D", 2, "average"),
+    _global_pool("GlobalMaxPooling1D", 1, "maximum"), _global_pool("GlobalMaxPooling2D", 2, "maximum"),
+    # -- normalisation ----------------------------------------------------------------------------------------
+    LayerType("BatchNormalization", "Normalization", "normalises each channel with batch statistics (moving averages at inference)",
+              (P_int("axis", -1, None), P_float("momentum", 0.99, 0.0, 1.0), P_float("epsilon", 0.001, 0.0, None, lo_ex=True),
+               P_bool("center", True), P_bool("scale", True)), keras_class="BatchNormalization"),
+    LayerType("LayerNormalization", "Normalization", "normalises each sample over its last axis",
+              (P_int("axis", -1, None), P_float("epsilon", 0.001, 0.0, None, lo_ex=True), P_bool("center", True), P_bool("scale", True)),
+              keras_class="LayerNormalization"),
+    # -- embedding / recurrent ----------------------------------------------------------------------------
+    LayerType("Embedding", "Embedding", "maps integer token ids to learned vectors",
+              (P_int("input_dim", 1000, 1, None, "vocabulary size (largest id + 1)"), P_int("output_dim", 64, 1, None, "vector size"),
+               P_bool("mask_zero", False, "treat id 0 as padding")), keras_class="Embedding", weighted=False,
+              summary=("input_dim", "output_dim")),
+    _rnn("SimpleRNN", "fully connected recurrent layer"),
+    _rnn("LSTM", "long short-term memory recurrent layer", (P_choice("recurrent_activation", "sigmoid", ACTIVATIONS),)),
+    _rnn("GRU", "gated recurrent unit layer", (P_choice("recurrent_activation", "sigmoid", ACTIVATIONS),)),
+    LayerType("Bidirectional", "Recurrent", "runs an RNN forwards and backwards and merges both",
+              (P_choice("layer", "LSTM", ["LSTM", "GRU", "SimpleRNN"], "the wrapped recurrent layer"),
+               P_int("units", 32, 1, 65536), P_bool("return_sequences", False),
+               P_choice("merge_mode", "concat", ["concat", "sum", "mul", "ave"], "how both directions are combined")),
+              keras_class="Bidirectional", weighted=True, summary=("layer", "units", "return_sequences")),
+    # -- attention ----------------------------------------------------------------------------------------
+    LayerType("MultiHeadAttention", "Attention",
+              "multi-head attention: one input = self-attention; or query, value (and key) inputs",
+              (P_int("num_heads", 2, 1, 256, "number of attention heads"), P_int("key_dim", 16, 1, 4096, "size of each head for query and key"),
+               Param("value_dim", "optint", None, 1, doc="size of each head for value (default: key_dim)"),
+               P_float("dropout", 0.0, 0.0, 1.0, hi_ex=True), BIAS),
+              inputs=(1, 3), input_names=("query", "value", "key"), keras_class="MultiHeadAttention", weighted=True,
+              summary=("num_heads", "key_dim")),
+    LayerType("Attention", "Attention", "dot-product attention: one input = self-attention; or query, value (and key)",
+              (P_bool("use_scale", False), P_choice("score_mode", "dot", ["dot", "concat"]), P_float("dropout", 0.0, 0.0, 1.0, hi_ex=True)),
+              inputs=(1, 3), input_names=("query", "value", "key"), keras_class="Attention"),
+    LayerType("AdditiveAttention", "Attention", "additive (Bahdanau) attention: query, value (and key)",
+              (P_bool("use_scale", True), P_float("dropout", 0.0, 0.0, 1.0, hi_ex=True)),
+              inputs=(1, 3), input_names=("query", "value", "key"), keras_class="AdditiveAttention"),
+    # -- merge ----------------------------------------------------------------------------------------------
+    _MERGE("Add", "adds its inputs element-wise (shapes must match)"),
+    _MERGE("Subtract", "subtracts the second input from the first", 2, 2),
+    _MERGE("Multiply", "multiplies its inputs element-wise"),
+    _MERGE("Average", "averages its inputs element-wise"),
+    _MERGE("Maximum", "element-wise maximum of its inputs"),
+    _MERGE("Concatenate", "joins its inputs along an axis", params=(P_int("axis", -1, None, None, "axis to join along"),)),
+    # -- preprocessing / augmentation -----------------------------------------------------------------------
+    LayerType("Rescaling", "Preprocessing", "multiplies by scale and adds offset (e.g. pixels 0-255 to 0-1)",
+              (P_float("scale", 1 / 255, doc="multiplier"), P_float("offset", 0.0, doc="added after scaling")),
+              keras_class="Rescaling", summary=("scale",)),
+    LayerType("Normalization", "Preprocessing", "standardises features with mean and variance learned from the training data",
+              (P_int("axis", -1, None, None, "axis that keeps separate statistics"),), keras_class="Normalization"),
+    LayerType("Resizing", "Preprocessing", "resizes images to a fixed height and width",
+              (P_int("height", 32, 1), P_int("width", 32, 1),
+               P_choice("interpolation", "bilinear", ["bilinear", "nearest", "bicubic", "lanczos3", "lanczos5", "area"]),
+               P_bool("crop_to_aspect_ratio", False)), keras_class="Resizing", summary=("height", "width")),
+    LayerType("RandomFlip", "Augmentation", "randomly flips images while training",
+              (P_choice("mode", "horizontal_and_vertical", ["horizontal", "vertical", "horizontal_and_vertical"]),),
+              keras_class="RandomFlip", summary=("mode",)),
+    LayerType("RandomRotation", "Augmentation", "randomly rotates images while training (factor × 360°)",
+              (P_float("factor", 0.1, 0.0, 1.0), P_choice("fill_mode", "reflect", ["reflect", "wrap", "constant", "nearest"])),
+              keras_class="RandomRotation", summary=("factor",)),
+    LayerType("RandomZoom", "Augmentation", "randomly zooms images while training",
+              (P_float("height_factor", 0.1, -1.0, 1.0), Param("width_factor", "optfloat", None, -1.0, 1.0),
+               P_choice("fill_mode", "reflect", ["reflect", "wrap", "constant", "nearest"])),
+              keras_class="RandomZoom", summary=("height_factor",)),
+    # -- any other built-in Keras layer (imported models) -------------------------------------------------------
+    LayerType("KerasLayer", "Other", "any built-in Keras layer, configured by its Keras config (imported models)",
+              (P_choice("class_name", "Identity", (), "the keras.layers class"),),
+              inputs=(1, None), keras_class=None, summary=("class_name",)),
+]
+
+CATALOG: dict[str, LayerType] = {e.type: e for e in _ENTRIES}
+CATEGORIES = list(dict.fromkeys(e.category for e in _ENTRIES))
+WEIGHTED_KERAS = {"Dense", "Conv1D", "Conv2D", "Conv3D", "Conv2DTranspose", "Conv1DTranspose", "SeparableConv1D",
+                  "SeparableConv2D", "DepthwiseConv2D", "DepthwiseConv1D", "LSTM", "GRU", "SimpleRNN", "EinsumDense"}
+
+
+def get(type_name: str) -> LayerType:
+    try:
+        return CATALOG[type_name]
+    except KeyError:
+        raise KeyError(type_name) from None
+
+
+def types_in(category):
+    return [e for e in _ENTRIES if e.category == category]
+
+
+def format_value(v):
+    if isinstance(v, (list, tuple)):
+        return "×".join("?" if x is None else str(x) for x in v)
+    if isinstance(v, float):
+        return f"{v:g}"
+    if v is None:
+        return "none"
+    return str(v)
+
+
+def summary_text(type_name: str, params: dict) -> str:
+    """Short text for the node face, e.g. ``Conv2D 32 3×3 relu``."""
+    spec = CATALOG.get(type_name)
+    if spec is None:
+        return type_name
+    if type_name == "KerasLayer":
+        return str(params.get("class_name", "?"))
+    bits = []
+    for key in spec.summary:
+        v = params.get(key)
+        if isinstance(v, bool):
+            if v:
+                bits.append(key.replace("_", " "))
+            continue
+        if v is None:
+            continue
+        bits.append(format_value(v))
+    return " ".join([type_name] + bits)
+
+
+def markdown_table() -> str:
+    """The catalog as a Markdown table (the README's layer list is generated from this)."""
+    rows = ["| category | layer | inputs | params | what it does |", "|---|---|---|---|---|"]
+    for e in _ENTRIES:
+        lo, hi = e.inputs
+        ins = f"{lo}" if lo == hi else (f"{lo}+" if hi is None else f"{lo}–{hi}")
+        params = ", ".join(f"`{p.name}`={format_value(p.default)}" for p in e.params)
+        rows.append(f"| {e.category} | {e.type} | {ins} | {params} | {e.description} |")
+    return "\n".join(rows)
+
+
+# -- optimizers and learning-rate schedules (the project settings panel is driven by these too) -----------------
+OPTIMIZERS: dict[str, tuple] = {
+    "sgd": ("SGD", (P_float("learning_rate", 0.01, 0.0, None, lo_ex=True), P_float("momentum", 0.0, 0.0, 1.0),
+                    P_bool("nesterov", False))),
+    "adam": ("Adam", (P_float("learning_rate", 0.001, 0.0, None, lo_ex=True), P_float("beta_1", 0.9, 0.0, 1.0, hi_ex=True),
+                      P_float("beta_2", 0.999, 0.0, 1.0, hi_ex=True), P_float("epsilon", 1e-7, 0.0, None, lo_ex=True),
+                      P_bool("amsgrad", False))),
+    "adamw": ("AdamW", (P_float("learning_rate", 0.001, 0.0, None, lo_ex=True), P_float("weight_decay", 0.004, 0.0, None),
+                        P_float("beta_1", 0.9, 0.0, 1.0, hi_ex=True), P_float("beta_2", 0.999, 0.0, 1.0, hi_ex=True))),
+    "rmsprop": ("RMSprop", (P_float("learning_rate", 0.001, 0.0, None, lo_ex=True), P_float("rho", 0.9, 0.0, 1.0),
+                            P_float("momentum", 0.0, 0.0, 1.0), P_bool("centered", False))),
+    "adagrad": ("Adagrad", (P_float("learning_rate", 0.001, 0.0, None, lo_ex=True),
+                            P_float("initial_accumulator_value", 0.1, 0.0, None))),
+    "adadelta": ("Adadelta", (P_float("learning_rate", 0.001, 0.0, None, lo_ex=True), P_float("rho", 0.95, 0.0, 1.0))),
+    "nadam": ("Nadam", (P_float("learning_rate", 0.001, 0.0, None, lo_ex=True), P_float("beta_1", 0.9, 0.0, 1.0, hi_ex=True),
+                        P_float("beta_2", 0.999, 0.0, 1.0, hi_ex=True))),
+}
+SCHEDULES: dict[str, tuple] = {
+    "none": (),
+    "step": (P_int("decay_steps", 1000, 1, None, "batches between drops"), P_float("decay_rate", 0.5, 0.0, 1.0, lo_ex=True,
+             doc="learning rate is multiplied by this at each drop")),
+    "cosine": (P_int("decay_steps", 1000, 1, None, "batches from the start to the end of the cosine"),
+               P_float("alpha", 0.0, 0.0, 1.0, doc="final learning rate as a fraction of the initial one")),
+    "plateau": (P_float("factor", 0.5, 0.0, 1.0, lo_ex=True, hi_ex=True, doc="multiplier when validation loss stalls"),
+                P_int("patience", 3, 1, None, "epochs without improvement before the drop"),
+                P_float("min_lr", 1e-6, 0.0, None)),
+}

@@ -1,0 +1,127 @@
+"""The ``layerwise`` command.
+
+    layerwise [PROJECT]                 open the window (with PROJECT, or the digits example)
+    layerwise check PROJECT             shapes, parameter counts and problems
+    layerwise train PROJECT [...]       train on the project's dataset
+    layerwise export PROJECT --out F    .h5 / .keras / .py
+    layerwise import MODEL --out P      a Keras model file as an editable project
+
+Exit codes: 0 ok; 1 the graph (or training) has problems; 2 bad input (file, setting); 130 interrupted.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from .errors import LayerwiseError, ProjectError
+
+SUBCOMMANDS = ("check", "train", "export", "import", "catalog", "--help", "-h", "--version")
+
+
+def _quiet_tf():
+    from .tfload import import_keras
+    import_keras()
+
+
+def fail(msg, code=2):
+    click.echo(f"error: {msg}", err=True)
+    sys.exit(code)
+
+
+def _load(path):
+    from .project import load_project
+    try:
+        return load_project(path)
+    except ProjectError as e:
+        fail(str(e), 2)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="layerwise")
+def cli():
+    """Layerwise: design neural networks as graphs, train them, export them."""
+
+
+@cli.command()
+@click.argument("project", type=click.Path(dir_okay=False))
+def check(project):
+    """Print every node's output shape and parameter count, then the totals and any problems."""
+    _quiet_tf()
+    p = _load(project)
+    from .infer import check as run_check
+    from .report import summary_lines
+    res = run_check(p.graph, p.regularization)
+    for line in summary_lines(p, res):
+        click.echo(line)
+    if res.problems:
+        click.echo("")
+        click.echo(f"{len(res.problems)} problem(s):")
+        for prob in res.problems:
+            click.echo(f"  {prob}")
+        sys.exit(1)
+
+
+@cli.command("export")
+@click.argument("project", type=click.Path(dir_okay=False))
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="FILE.h5, FILE.keras or FILE.py")
+@click.option("--no-weights", is_flag=True, help="export fresh (untrained) weights even when the project has weights")
+def export_cmd(project, out, no_weights):
+    """Write the model as .h5 (Keras HDF5), .keras, or a standalone Python script (.py)."""
+    _quiet_tf()
+    p = _load(project)
+    from .errors import BuildError
+    from .export import export
+    try:
+        path = export(p, out, with_weights=not no_weights)
+    except BuildError as e:
+        click.echo(f"error: cannot export {project}: {e}", err=True)
+        sys.exit(1)
+    except LayerwiseError as e:
+        fail(str(e))
+    except OSError as e:
+        fail(f"{out}: cannot write ({e.strerror or e})")
+    click.echo(f"wrote {path}")
+
+
+@cli.command("catalog")
+def catalog_cmd():
+    """Print the layer catalog as a Markdown table."""
+    from .catalog import markdown_table
+    click.echo(markdown_table())
+
+
+def _register_optional():
+    """Commands whose modules are added by other parts of the core (training, transfer)."""
+    try:
+        from .train_cli import train  # noqa: F401
+        cli.add_command(train)
+    except ImportError:
+        pass
+    try:
+        from .import_cli import import_cmd
+        cli.add_command(import_cmd, "import")
+    except ImportError:
+        pass
+
+
+_register_optional()
+
+
+def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and (argv[0] in SUBCOMMANDS or argv[0] in cli.commands):
+        return cli.main(args=argv, prog_name="layerwise")
+    # GUI: `layerwise` or `layerwise PROJECT`
+    if len(argv) > 1:
+        fail(f"unknown command {argv[0]!r}; commands: check, train, export, import (or a project file to open)")
+    try:
+        from app.main import run_gui
+    except ImportError as e:
+        fail(f"the window cannot start: {e}. Install the app with pip install layerwise (PySide6, pyqtgraph)", 1)
+    sys.exit(run_gui(argv[0] if argv else None))
+
+
+if __name__ == "__main__":
+    main()

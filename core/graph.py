@@ -1,0 +1,375 @@
+"""The network graph: layer nodes and edges, Qt-free, with plain-Python events.
+
+A node has one output; it has as many input ports as its catalog entry allows. An edge goes from a node's
+output to one input port of another node. Every change goes through a method of ``Graph``, which emits an
+event, so views (the canvas, the inspector) only have to listen.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+import copy
+import re
+
+from . import catalog
+from .errors import GraphError
+from .events import EventGroup
+
+NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
+
+
+@dataclass
+class Node:
+    id: str
+    type: str
+    name: str
+    params: dict = field(default_factory=dict)
+    pos: tuple = (0.0, 0.0)
+    # per-node overrides of the global regularization: {"l2": float|None, "global_dropout": bool}
+    # and "trainable": False to freeze the layer.
+    settings: dict = field(default_factory=dict)
+    weights: list | None = field(default=None, repr=False, compare=False)  # numpy arrays, not in JSON
+
+    @property
+    def spec(self):
+        return catalog.CATALOG.get(self.type)
+
+    def label(self):
+        return f"'{self.name}' ({self.id})"
+
+    def to_dict(self):
+        d = {"id": self.id, "type": self.type, "name": self.name, "params": copy.deepcopy(self.params),
+             "pos": [round(float(self.pos[0]), 2), round(float(self.pos[1]), 2)]}
+        if self.settings:
+            d["settings"] = copy.deepcopy(self.settings)
+        return d
+
+
+@dataclass(frozen=True)
+class Edge:
+    src: str
+    dst: str
+    port: int = 0
+
+    def to_dict(self):
+        return {"src": self.src, "dst": self.dst, "port": self.port}
+
+
+class Graph:
+    """Nodes and edges, with events:
+
+    node_added(node), node_removed(node), edge_added(edge), edge_removed(edge),
+    param_changed(node, key), node_moved(node), node_renamed(node), settings_changed(node),
+    changed() — after any change (listeners re-infer shapes).
+    """
+
+    def __init__(self):
+        self.nodes: dict[str, Node] = {}
+        self.edges: list[Edge] = []
+        self._next_id = 1
+        self.revision = 0  # bumps on every change; builds remember which revision they came from
+        self.events = EventGroup("node_added", "node_removed", "edge_added", "edge_removed", "param_changed",
+                                 "node_moved", "node_renamed", "settings_changed", "changed")
+
+    # -- queries -----------------------------------------------------------------------------------------
+    def node(self, node_id) -> Node:
+        try:
+            return self.nodes[node_id]
+        except KeyError:
+            raise GraphError(f"no node with id {node_id!r}") from None
+
+    def by_name(self, name):
+        for n in self.nodes.values():
+            if n.name == name:
+                return n
+        return None
+
+    def in_edges(self, node_id):
+        return sorted((e for e in self.edges if e.dst == node_id), key=lambda e: e.port)
+
+    def out_edges(self, node_id):
+        return [e for e in self.edges if e.src == node_id]
+
+    def inputs_of(self, node_id):
+        """Source node ids in port order."""
+        return [e.src for e in self.in_edges(node_id)]
+
+    def input_nodes(self):
+        return [n for n in self.nodes.values() if n.type == "Input"]
+
+    def output_nodes(self):
+        return [n for n in self.nodes.values() if n.type == "Output"]
+
+    def port_count(self, node_id):
+        """How many input ports the node shows: its minimum, or one more than connected for variadic ones."""
+        n = self.node(node_id)
+        spec = n.spec
+        lo, hi = spec.inputs if spec else (1, 1)
+        used = max([e.port + 1 for e in self.in_edges(node_id)], default=0)
+        if hi is None:
+            return max(lo, used + 1)
+        if lo != hi:
+            return max(lo, min(hi, used + 1))
+        return hi
+
+    def downstream(self, node_id):
+        """Ids of every node reachable from ``node_id`` (itself included)."""
+        seen, stack = set(), [node_id]
+        out = {}
+        for e in self.edges:
+            out.setdefault(e.src, []).append(e.dst)
+        while stack:
+            k = stack.pop()
+            if k in seen:
+                continue
+            seen.add(k)
+            stack.extend(out.get(k, ()))
+        return seen
+
+    def would_cycle(self, src, dst):
+        return src == dst or src in self.downstream(dst)
+
+    def find_cycles(self):
+        """Node ids that lie on a cycle."""
+        order = self.topological_order(strict=False)
+        return [k for k in self.nodes if k not in order]
+
+    def topological_order(self, strict=True):
+        """Node ids so that each node comes after its inputs. Nodes on a cycle are left out (or raise)."""
+        indeg = {k: 0 for k in self.nodes}
+        out = {k: [] for k in self.nodes}
+        for e in self.edges:
+            if e.src in indeg and e.dst in indeg:
+                indeg[e.dst] += 1
+                out[e.src].append(e.dst)
+        ready = [k for k in self.nodes if indeg[k] == 0]
+        order = []
+        while ready:
+            k = ready.pop(0)
+            order.append(k)
+            for d in out[k]:
+                indeg[d] -= 1
+                if indeg[d] == 0:
+                    ready.append(d)
+        if strict and len(order) != len(self.nodes):
+            bad = [self.nodes[k].label() for k in self.nodes if k not in order]
+            raise GraphError(f"the graph has a cycle through {', '.join(bad)}")
+        return order
+
+    # -- edits -------------------------------------------------------------------------------------------
+    def new_id(self):
+        while f"n{self._next_id}" in self.nodes:
+            self._next_id += 1
+        nid = f"n{self._next_id}"
+        self._next_id += 1
+        return nid
+
+    def unique_name(self, base):
+        base = re.sub(r"[^A-Za-z0-9_.\-]", "_", base) or "layer"
+        if not NAME_RE.match(base):
+            base = "l_" + base
+        names = {n.name for n in self.nodes.values()}
+        if base not in names:
+            return base
+        m = re.match(r"^(.*?)(?:_(\d+))?$", base)
+        stem = m.group(1)
+        i = int(m.group(2) or 1)
+        while f"{stem}_{i}" in names:
+            i += 1
+        return f"{stem}_{i}"
+
+    def add_node(self, type_name, params=None, name=None, pos=(0.0, 0.0), node_id=None, settings=None):
+        spec = catalog.CATALOG.get(type_name)
+        if spec is None:
+            raise GraphError(f"unknown layer type {type_name!r}")
+        full = spec.defaults() if type_name != "KerasLayer" else {}
+        if params:
+            full.update(copy.deepcopy(params))
+        if node_id is None:
+            node_id = self.new_id()
+        elif node_id in self.nodes:
+            raise GraphError(f"a node with id {node_id!r} already exists")
+        if name is None:
+            base = type_name if type_name != "KerasLayer" else str(full.get("class_name", "layer"))
+            name = self.unique_name(_snake(base))
+        elif self.by_name(name) is not None:
+            raise GraphError(f"a node named {name!r} already exists")
+        elif not NAME_RE.match(name):
+            raise GraphError(f"invalid node name {name!r}: use letters, digits, '_', '-' or '.', starting with a letter")
+        node = Node(node_id, type_name, name, full, (float(pos[0]), float(pos[1])), dict(settings or {}))
+        self.nodes[node_id] = node
+        self._touch()
+        self.events.node_added.emit(node)
+        self.events.changed.emit()
+        return node
+
+    def insert_node(self, node: Node, edges=()):
+        """Put back a node (with its id and weights) and edges, e.g. for undo."""
+        if node.id in self.nodes:
+            raise GraphError(f"a node with id {node.id!r} already exists")
+        self.nodes[node.id] = node
+        self._touch()
+        self.events.node_added.emit(node)
+        for e in edges:
+            self.connect(e.src, e.dst, e.port)
+        self.events.changed.emit()
+
+    def remove_node(self, node_id):
+        node = self.node(node_id)
+        removed = [e for e in self.edges if e.src == node_id or e.dst == node_id]
+        for e in removed:
+            self.edges.remove(e)
+            self.events.edge_removed.emit(e)
+        del self.nodes[node_id]
+        self._touch()
+        self.events.node_removed.emit(node)
+        self.events.changed.emit()
+        return node, removed
+
+    def can_connect(self, src, dst, port=None):
+        """Return None when the connection is allowed, else the reason in plain words."""
+        if src not in self.nodes or dst not in self.nodes:
+            return "no such node"
+        s, d = self.nodes[src], self.nodes[dst]
+        if s.type == "Output":
+            return f"{s.label()} is an Output: it has no output port to connect from"
+        spec = d.spec
+        lo, hi = spec.inputs if spec else (1, 1)
+        if hi == 0:
+            return f"{d.label()} is an Input: it takes no inputs"
+        if src == dst:
+            return f"{d.label()} cannot be connected to itself"
+        if self.would_cycle(src, dst):
+            return f"connecting {s.label()} to {d.label()} would make a cycle"
+        if port is not None:
+            if port < 0 or (hi is not None and port >= hi):
+                return f"{d.label()} ({d.type}) has no input port {port + 1}; it takes {_count(lo, hi)}"
+            if any(e.dst == dst and e.port == port for e in self.edges):
+                return f"input port {port + 1} of {d.label()} is already connected"
+        elif hi is not None and len(self.in_edges(dst)) >= hi:
+            return f"{d.label()} ({d.type}) takes {_count(lo, hi)}, and all are connected"
+        return None
+
+    def free_port(self, dst):
+        used = {e.port for e in self.in_edges(dst)}
+        i = 0
+        while i in used:
+            i += 1
+        return i
+
+    def connect(self, src, dst, port=None):
+        if port is None:
+            port = self.free_port(dst)
+        why = self.can_connect(src, dst, port)
+        if why:
+            raise GraphError(why)
+        e = Edge(src, dst, int(port))
+        self.edges.append(e)
+        self._touch()
+        self.events.edge_added.emit(e)
+        self.events.changed.emit()
+        return e
+
+    def disconnect(self, edge: Edge):
+        if edge not in self.edges:
+            raise GraphError(f"no edge from {edge.src} to {edge.dst} port {edge.port}")
+        self.edges.remove(edge)
+        self._touch()
+        self.events.edge_removed.emit(edge)
+        self.events.changed.emit()
+
+    def set_param(self, node_id, key, value):
+        node = self.node(node_id)
+        spec = node.spec
+        p = spec.param(key) if spec else None
+        if p is not None:
+            err = p.type_error(value)
+            if err:
+                raise GraphError(f"{node.label()}: {key} {err}")
+        old = node.params.get(key)
+        node.params[key] = copy.deepcopy(value)
+        self._touch()
+        self.events.param_changed.emit(node, key)
+        self.events.changed.emit()
+        return old
+
+    def set_setting(self, node_id, key, value):
+        node = self.node(node_id)
+        old = node.settings.get(key)
+        if value is None:
+            node.settings.pop(key, None)
+        else:
+            node.settings[key] = value
+        self._touch()
+        self.events.settings_changed.emit(node)
+        self.events.changed.emit()
+        return old
+
+    def move(self, node_id, pos):
+        node = self.node(node_id)
+        node.pos = (float(pos[0]), float(pos[1]))
+        self.events.node_moved.emit(node)
+
+    def rename(self, node_id, name):
+        node = self.node(node_id)
+        if name == node.name:
+            return name
+        if not NAME_RE.match(name or ""):
+            raise GraphError(f"invalid node name {name!r}: use letters, digits, '_', '-' or '.', starting with a letter")
+        if self.by_name(name) is not None:
+            raise GraphError(f"a node named {name!r} already exists")
+        old, node.name = node.name, name
+        self._touch()
+        self.events.node_renamed.emit(node)
+        self.events.changed.emit()
+        return old
+
+    def clear(self):
+        for k in list(self.nodes):
+            self.remove_node(k)
+
+    def _touch(self):
+        self.revision += 1
+
+    # -- (de)serialisation ----------------------------------------------------------------------------------
+    def to_dict(self, node_ids=None):
+        keep = set(self.nodes) if node_ids is None else set(node_ids)
+        return {"nodes": [n.to_dict() for k, n in self.nodes.items() if k in keep],
+                "edges": [e.to_dict() for e in self.edges if e.src in keep and e.dst in keep]}
+
+    @classmethod
+    def from_dict(cls, d):
+        """Build a graph from its dict form; raises ProjectError with a clear message on bad data."""
+        from .project import parse_graph
+        return parse_graph(d)
+
+    def paste(self, d, offset=(40.0, 40.0)):
+        """Add the nodes and edges of a ``to_dict`` fragment with fresh ids and names. Returns the new ids."""
+        from .project import validate_graph_dict
+        validate_graph_dict(d)
+        mapping = {}
+        for nd in d["nodes"]:
+            spec = catalog.CATALOG[nd["type"]]
+            name = self.unique_name(nd.get("name") or _snake(nd["type"]))
+            x, y = nd.get("pos", (0, 0))
+            n = self.add_node(nd["type"], nd.get("params"), name=name, pos=(x + offset[0], y + offset[1]),
+                              settings=nd.get("settings"))
+            del spec
+            mapping[nd["id"]] = n.id
+        for ed in d["edges"]:
+            if ed["src"] in mapping and ed["dst"] in mapping:
+                self.connect(mapping[ed["src"]], mapping[ed["dst"]], ed.get("port", 0))
+        return list(mapping.values())
+
+
+def _count(lo, hi):
+    if hi is None:
+        return f"{lo} or more inputs"
+    if lo == hi:
+        return f"{hi} input{'s' if hi != 1 else ''}"
+    return f"{lo} to {hi} inputs"
+
+
+def _snake(name):
+    s = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name)
+    s = re.sub(r"(?<=[A-Z])([A-Z][a-z])", r"_\1", s)
+    return s.lower().replace("2_d", "2d").replace("1_d", "1d").replace("3_d", "3d")

@@ -1,0 +1,233 @@
+"""Shape inference and validation of a graph, incremental.
+
+``Inference.run(graph, regularization)`` returns every node's output shape and parameter counts, and
+every problem at once. Each node's result is cached under a key made of its type, params, settings and
+input shapes, so after an edit only the edited node and the nodes whose inputs really changed are
+recomputed (an edit that keeps the output shape stops right there).
+
+Layers are built symbolically inside a Keras stateless scope, so no variable is ever allocated.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from . import catalog
+from .layers import call_layer, effective_dropout, effective_l2, make_layer, plain_error
+
+
+@dataclass
+class Problem:
+    node_id: str | None
+    node_name: str | None
+    message: str
+
+    def __str__(self):
+        if self.node_id is None:
+            return f"graph: {self.message}"
+        return f"node '{self.node_name}' ({self.node_id}): {self.message}"
+
+
+@dataclass
+class NodeInfo:
+    shape: tuple | None = None          # output shape with the batch axis, e.g. (None, 8, 8, 32)
+    trainable: int = 0
+    non_trainable: int = 0
+    error: str | None = None
+    l2: float = 0.0
+    dropout_after: float = 0.0
+    blocked: bool = False               # an input has a problem, so this node could not be inferred
+
+    @property
+    def params(self):
+        return self.trainable + self.non_trainable
+
+
+@dataclass
+class Result:
+    nodes: dict = field(default_factory=dict)     # node id -> NodeInfo
+    problems: list = field(default_factory=list)
+    order: list = field(default_factory=list)
+    revision: int = -1
+    recomputed: int = 0
+
+    @property
+    def ok(self):
+        return not self.problems
+
+    @property
+    def trainable(self):
+        return sum(i.trainable for i in self.nodes.values())
+
+    @property
+    def non_trainable(self):
+        return sum(i.non_trainable for i in self.nodes.values())
+
+    @property
+    def total(self):
+        return self.trainable + self.non_trainable
+
+    def problems_for(self, node_id):
+        return [p for p in self.problems if p.node_id == node_id]
+
+
+def shape_text(shape):
+    """(None, 8, 8, 32) -> '8×8×32'; a list of shapes is joined with ' | '."""
+    if shape is None:
+        return "?"
+    if isinstance(shape, list):
+        return " | ".join(shape_text(s) for s in shape)
+    dims = shape[1:]
+    if not dims:
+        return "scalar"
+    return "×".join("?" if d is None else str(d) for d in dims)
+
+
+class Inference:
+    """Keeps the per-node cache between runs (the editor keeps one instance per open graph)."""
+
+    def __init__(self):
+        self._cache = {}
+        self._ready = False
+
+    def run(self, graph, regularization=None) -> Result:
+        res = Result(revision=graph.revision)
+        nodes = graph.nodes
+        in_edges = {k: [] for k in nodes}
+        out_count = {k: 0 for k in nodes}
+        for e in graph.edges:
+            if e.dst in in_edges:
+                in_edges[e.dst].append(e)
+            if e.src in out_count:
+                out_count[e.src] += 1
+        for k in in_edges:
+            in_edges[k].sort(key=lambda e: e.port)
+        feeds_output = {e.src for e in graph.edges if e.dst in nodes and nodes[e.dst].type == "Output"}
+
+        # -- structure -------------------------------------------------------------------------------------
+        if not any(n.type == "Input" for n in nodes.values()):
+            res.problems.append(Problem(None, None, "there is no Input node: add one and set its shape"))
+        if not any(n.type == "Output" for n in nodes.values()):
+            res.problems.append(Problem(None, None, "there is no Output node: connect the last layer to an Output"))
+        order = graph.topological_order(strict=False)
+        res.order = order
+        on_cycle = [k for k in nodes if k not in set(order)]
+        for k in on_cycle:
+            n = nodes[k]
+            res.nodes[k] = NodeInfo(error="is on a cycle (its output feeds back into its own input)", blocked=True)
+            res.problems.append(Problem(k, n.name, "is on a cycle: its output feeds back into its own input"))
+        structural = {}
+        for k in order:
+            n = nodes[k]
+            spec = n.spec
+            lo, hi = spec.inputs
+            ports = [e.port for e in in_edges[k]]
+            msgs = []
+            if hi is not None and hi > 0 and (len(ports) < lo):
+                missing = [spec.port_name(i) for i in range(max(lo, 1)) if i not in ports]
+                msgs.append(f"input port {', '.join(repr(m) for m in missing)} is not connected"
+                            if lo == 1 else f"needs {lo if lo == hi else f'at least {lo}'} inputs, has {len(ports)} connected")
+            elif ports and max(ports) + 1 != len(ports):
+                gap = [spec.port_name(i) for i in range(max(ports)) if i not in ports]
+                msgs.append(f"input port {', '.join(repr(m) for m in gap)} is not connected (ports are filled in order)")
+            if n.type != "Output" and out_count[k] == 0:
+                msgs.append("its output goes nowhere: connect it to another layer or to an Output")
+            for p in spec.params:
+                if p.name in n.params:
+                    err = p.value_error(n.params[p.name])
+                    if err:
+                        msgs.append(f"{p.name} {err}")
+            for key in ("l2",):
+                v = n.settings.get(key)
+                if v is not None and (not isinstance(v, (int, float)) or v < 0):
+                    msgs.append(f"L2 override must be a number >= 0, got {v!r}")
+            structural[k] = msgs
+
+        # -- shapes ----------------------------------------------------------------------------------------
+        self._ensure_keras()
+        from keras.src.backend.common.stateless_scope import StatelessScope
+        import keras
+        recomputed = 0
+        with StatelessScope(initialize_variables=False):
+            for k in order:
+                n = nodes[k]
+                info = NodeInfo(l2=effective_l2(n, regularization),
+                                dropout_after=effective_dropout(n, regularization, k in feeds_output))
+                msgs = structural[k]
+                ins = [res.nodes[e.src] for e in in_edges[k] if e.src in res.nodes]
+                in_shapes = [i.shape for i in ins]
+                if n.type == "Input":
+                    shp = n.params.get("shape")
+                    if not msgs:
+                        info.shape = (None,) + tuple(shp)
+                elif any(i.shape is None for i in ins) or any(m for m in msgs if "not connected" in m or "needs" in m):
+                    info.blocked = True
+                elif msgs and any(m.split(" ")[0] in n.params for m in msgs):
+                    pass  # invalid params: do not ask Keras
+                elif n.type == "Output":
+                    info.shape = in_shapes[0] if in_shapes else None
+                else:
+                    key = (n.type, _freeze(n.params), n.settings.get("trainable", True), tuple(in_shapes))
+                    hit = self._cache.get(k)
+                    if hit is not None and hit[0] == key:
+                        info.shape, info.trainable, info.non_trainable, err = hit[1]
+                    else:
+                        recomputed += 1
+                        err = None
+                        try:
+                            layer = make_layer(n, None)
+                            xs = [keras.KerasTensor(s, dtype=_dtype_of(nodes, e.src)) for s, e in zip(in_shapes, in_edges[k])]
+                            y = call_layer(n, layer, xs)
+                            if isinstance(y, (list, tuple)):
+                                y = y[0]
+                            info.shape = tuple(y.shape)
+                            info.trainable = _count(layer.trainable_weights)
+                            info.non_trainable = _count(layer.non_trainable_weights)
+                        except Exception as e:  # Keras tells us what is wrong; say it in plain words
+                            err = plain_error(e, n)
+                            info.shape = None
+                        self._cache[k] = (key, (info.shape, info.trainable, info.non_trainable, err))
+                    if err:
+                        msgs = msgs + [err]
+                if msgs:
+                    info.error = "; ".join(msgs)
+                    for m in msgs:
+                        res.problems.append(Problem(k, n.name, m))
+                res.nodes[k] = info
+        for k in list(self._cache):
+            if k not in nodes:
+                del self._cache[k]
+        res.recomputed = recomputed
+        return res
+
+    def _ensure_keras(self):
+        if not self._ready:
+            from .tfload import import_keras
+            import_keras()
+            self._ready = True
+
+
+def _dtype_of(nodes, src):
+    n = nodes.get(src)
+    if n is not None and n.type == "Input":
+        return n.params.get("dtype", "float32")
+    return "float32"
+
+
+def _count(weights):
+    total = 0
+    for w in weights:
+        c = 1
+        for d in w.shape:
+            c *= int(d)
+        total += c
+    return total
+
+
+def _freeze(params):
+    return json.dumps(params, sort_keys=True, default=str)
+
+
+def check(graph, regularization=None) -> Result:
+    """Validate ``graph`` and infer every shape (a fresh cache)."""
+    return Inference().run(graph, regularization)

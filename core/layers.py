@@ -1,0 +1,161 @@
+"""From a graph node to a Keras layer, and how that layer is called on its inputs.
+
+Imports Keras lazily: importing this module is cheap.
+"""
+from __future__ import annotations
+
+import copy
+
+from . import catalog
+
+ATTENTION = {"MultiHeadAttention", "Attention", "AdditiveAttention"}
+MERGES = {"Add", "Subtract", "Multiply", "Average", "Maximum", "Concatenate"}
+UNSAFE_CLASSES = {"Lambda", "TFSMLayer"}
+
+
+def keras():
+    import keras as _k
+    return _k
+
+
+def effective_l2(node, regularization):
+    """L2 factor on the node's kernel: the node's own override, else the global one (weighted layers only)."""
+    own = node.settings.get("l2")
+    if own is not None:
+        return float(own)
+    if not _is_weighted(node):
+        return 0.0
+    return float((regularization or {}).get("l2", 0.0) or 0.0)
+
+
+def effective_dropout(node, regularization, feeds_output=False):
+    """Rate of the global dropout inserted after this node (Dense/Conv blocks not feeding an Output)."""
+    spec = node.spec
+    if spec is None or not spec.block or feeds_output:
+        return 0.0
+    if node.settings.get("global_dropout", True) is False:
+        return 0.0
+    return float((regularization or {}).get("dropout", 0.0) or 0.0)
+
+
+def _is_weighted(node):
+    if node.type == "KerasLayer":
+        return node.params.get("class_name") in catalog.WEIGHTED_KERAS
+    spec = node.spec
+    return bool(spec and spec.weighted)
+
+
+def layer_kwargs(node):
+    """The node's params as keyword arguments for the Keras constructor."""
+    spec = node.spec
+    out = {}
+    for k, v in node.params.items():
+        p = spec.param(k) if spec else None
+        out[k] = p.to_keras(v) if p else (tuple(v) if isinstance(v, list) and k in _TUPLE_KEYS else copy.deepcopy(v))
+    return out
+
+
+_TUPLE_KEYS = {"kernel_size", "strides", "pool_size", "dilation_rate", "size", "target_shape", "dims", "padding",
+               "cropping"}
+
+
+def layer_class(class_name):
+    k = keras()
+    if class_name in UNSAFE_CLASSES:
+        raise ValueError(f"the Keras layer class {class_name} can run arbitrary code and is not allowed")
+    cls = getattr(k.layers, class_name, None)
+    if cls is None or not isinstance(cls, type) or not issubclass(cls, k.layers.Layer):
+        raise ValueError(f"{class_name!r} is not a built-in Keras layer")
+    return cls
+
+
+def make_layer(node, regularization=None):
+    """A new Keras layer for ``node`` (not for Input/Output nodes)."""
+    k = keras()
+    t = node.type
+    l2 = effective_l2(node, regularization)
+    reg = k.regularizers.L2(l2) if l2 > 0 else None
+    if t == "KerasLayer":
+        cls = layer_class(node.params.get("class_name", ""))
+        cfg = copy.deepcopy(node.params.get("config", {}))
+        cfg["name"] = node.name
+        if reg is not None and "kernel_regularizer" in cfg:
+            cfg["kernel_regularizer"] = k.regularizers.serialize(reg)
+        if node.params.get("class_name") in ("Functional", "Sequential", "Model"):
+            layer = k.saving.deserialize_keras_object({"class_name": node.params["class_name"], "config": cfg,
+                                                       "module": "keras", "registered_name": None}, safe_mode=True)
+        else:
+            layer = cls.from_config(cfg)
+    elif t == "Bidirectional":
+        p = node.params
+        extra = {"kernel_regularizer": reg} if reg is not None else {}
+        inner = getattr(k.layers, p.get("layer", "LSTM"))(int(p.get("units", 32)),
+                                                          return_sequences=bool(p.get("return_sequences", False)), **extra)
+        layer = k.layers.Bidirectional(inner, merge_mode=p.get("merge_mode", "concat"), name=node.name)
+    else:
+        spec = node.spec
+        cls = getattr(k.layers, spec.keras_class)
+        kw = layer_kwargs(node)
+        if reg is not None:
+            kw["kernel_regularizer"] = reg
+        layer = cls(name=node.name, **kw)
+    if node.settings.get("trainable") is False:
+        layer.trainable = False
+    return layer
+
+
+def call_layer(node, layer, inputs):
+    """Call ``layer`` on the node's input tensors, following the layer type's calling convention."""
+    t = node.type
+    if t == "MultiHeadAttention":
+        if len(inputs) == 1:
+            return layer(inputs[0], inputs[0])
+        if len(inputs) == 2:
+            return layer(inputs[0], inputs[1])
+        return layer(inputs[0], inputs[1], key=inputs[2])
+    if t in ("Attention", "AdditiveAttention"):
+        return layer(inputs * 2 if len(inputs) == 1 else list(inputs))
+    if t in MERGES:
+        return layer(list(inputs))
+    if t == "KerasLayer" and len(inputs) > 1:
+        return layer(list(inputs))
+    return layer(inputs[0])
+
+
+def plain_error(exc, node=None):
+    """A Keras exception as one line of plain words."""
+    import re
+    msg = str(exc).strip()
+    m = re.search(r"expected (min_|max_)?ndim=(\d+), found ndim=(\d+)\.?(?: Full shape received: (\([^)]*\)))?", msg)
+    if m:
+        which, exp, got, shape = m.groups()
+        want = {"min_": "at least ", "max_": "at most "}.get(which, "")
+        exp_i, got_i = int(exp), int(got)
+        return (f"expects an input with {want}{exp_i - 1} axes per sample ({want}{exp_i}-D with the batch), "
+                f"got {got_i - 1} ({shape or got_i})" + _rank_hint(node, exp_i, got_i))
+    m = re.search(r"expected axis -?\d+ of input shape to have value (\d+),? but received input with shape (\([^)]*\))", msg)
+    if m:
+        return f"expects {m.group(1)} values on the last axis, got input of shape {m.group(2)}"
+    # drop Keras' call-context boilerplate, keep the first informative line
+    lines = [ln.strip() for ln in msg.splitlines() if ln.strip()]
+    skip = ("Exception encountered when calling", "Arguments received by", "•", "Call arguments received")
+    lines = [ln for ln in lines if not ln.startswith(skip)]
+    text = lines[0] if lines else type(exc).__name__
+    if len(lines) > 1 and text.endswith(":"):
+        text = text + " " + lines[1]
+    text = re.sub(r"^(ValueError|TypeError): ", "", text)
+    return text[:400]
+
+
+def _rank_hint(node, exp, got):
+    if node is None:
+        return ""
+    if got > exp and node.type in ("Dense",):
+        return ""
+    if got > exp:
+        return "; add a Flatten or a global pooling layer before it"
+    if got < exp and node.type.endswith("2D"):
+        return "; add a Reshape to (height, width, channels) before it"
+    if got < exp and node.type.endswith("1D") or node.type in ("LSTM", "GRU", "SimpleRNN", "Bidirectional"):
+        return "; it needs a sequence (time steps, features): add a Reshape or RepeatVector before it"
+    return ""
