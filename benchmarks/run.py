@@ -14,11 +14,11 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-sys.path.insert(0, str(HERE))
+sys.path.append(str(HERE))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-GROUPS = ["core", "engine", "editor", "workbench", "transfer"]
+GROUPS = ["core_figures", "engine", "editor", "workbench", "transfer"]
 
 
 def all_figures():
