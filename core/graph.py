@@ -202,18 +202,29 @@ class Graph:
         self.events.changed.emit()
         return node
 
-    def insert_node(self, node: Node, edges=()):
-        """Put back a node (with its id and weights) and edges, e.g. for undo."""
+    def insert_node(self, node: Node, edges=(), index=None):
+        """Put back a node (with its id and weights) and edges, e.g. for undo; ``index`` restores its place
+        in the node order (which fixes the order of the model's inputs and outputs)."""
         if node.id in self.nodes:
             raise GraphError(f"a node with id {node.id!r} already exists")
-        self.nodes[node.id] = node
+        if index is None or index >= len(self.nodes):
+            self.nodes[node.id] = node
+        else:
+            items = list(self.nodes.items())
+            items.insert(index, (node.id, node))
+            self.nodes = dict(items)
         self._touch()
         self.events.node_added.emit(node)
         for e in edges:
             self.connect(e.src, e.dst, e.port)
         self.events.changed.emit()
 
+    def index_of(self, node_id):
+        return list(self.nodes).index(node_id)
+
     def remove_node(self, node_id):
+        """Remove a node and its edges; returns (node, removed edges). ``index_of`` before removal gives
+        the place to restore with ``insert_node(node, edges, index)``."""
         node = self.node(node_id)
         removed = [e for e in self.edges if e.src == node_id or e.dst == node_id]
         for e in removed:

@@ -185,6 +185,11 @@ class Inference:
                             info.non_trainable = _count(layer.non_trainable_weights)
                         except Exception as e:  # Keras tells us what is wrong; say it in plain words
                             err = plain_error(e, n)
+                            if "incompatible shapes" in err or (n.type == "Concatenate" and "shape" in err):
+                                parts = [f"{shape_text(s)} from '{nodes[ed.src].name}'" for s, ed in zip(in_shapes, in_edges[k])]
+                                how = ("must match on every axis but the join axis" if n.type == "Concatenate"
+                                       else "must have the same shape")
+                                err = f"inputs {how}; got {' and '.join(parts)}"
                             info.shape = None
                         self._cache[k] = (key, (info.shape, info.trainable, info.non_trainable, err))
                     if err:

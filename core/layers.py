@@ -132,7 +132,7 @@ def plain_error(exc, node=None):
         want = {"min_": "at least ", "max_": "at most "}.get(which, "")
         exp_i, got_i = int(exp), int(got)
         return (f"expects an input with {want}{exp_i - 1} axes per sample ({want}{exp_i}-D with the batch), "
-                f"got {got_i - 1} ({shape or got_i})" + _rank_hint(node, exp_i, got_i))
+                f"got {got_i - 1}" + (f" (input shape {shape})" if shape else "") + _rank_hint(node, exp_i, got_i))
     m = re.search(r"expected axis -?\d+ of input shape to have value (\d+),? but received input with shape (\([^)]*\))", msg)
     if m:
         return f"expects {m.group(1)} values on the last axis, got input of shape {m.group(2)}"
