@@ -142,6 +142,8 @@ def make_metric(name, loss):
         raise SettingsError(f"unknown metric {name!r}; expected one of {', '.join(catalog.METRICS)}")
     if name in ("auc", "precision", "recall") and loss not in ("binary_crossentropy",):
         return None  # these Keras metrics need one probability per sample
+    if name in ("mae", "mse", "rmse") and loss == "sparse_categorical_crossentropy":
+        return None  # class ids against class probabilities: not comparable
     return table[name]()
 
 
