@@ -1,9 +1,10 @@
 """Shape inference and validation of a graph, incremental.
 
 ``Inference.run(graph, regularization)`` returns every node's output shape and parameter counts, and
-every problem at once. Each node's result is cached under a key made of its type, params, settings and
-input shapes, so after an edit only the edited node and the nodes whose inputs really changed are
-recomputed (an edit that keeps the output shape stops right there).
+every problem at once. A node's result depends only on its type, params, trainable flag and input shapes,
+so results are memoised under that key: after an edit only the edited node and the nodes whose inputs
+really changed are recomputed (an edit that keeps the output shape stops right there), and repeated
+blocks (the same layer on the same input shape, as in a deep residual network) are computed once.
 
 Layers are built symbolically inside a Keras stateless scope, so no variable is ever allocated.
 """
@@ -86,8 +87,11 @@ def shape_text(shape):
 class Inference:
     """Keeps the per-node cache between runs (the editor keeps one instance per open graph)."""
 
+    MEMO_SIZE = 4096
+
     def __init__(self):
-        self._cache = {}
+        from collections import OrderedDict
+        self._memo = OrderedDict()   # content key -> (shape, trainable, non_trainable, error)
         self._ready = False
 
     def run(self, graph, regularization=None) -> Result:
@@ -168,9 +172,10 @@ class Inference:
                     info.shape = in_shapes[0] if in_shapes else None
                 else:
                     key = (n.type, _freeze(n.params), n.settings.get("trainable", True), tuple(in_shapes))
-                    hit = self._cache.get(k)
-                    if hit is not None and hit[0] == key:
-                        info.shape, info.trainable, info.non_trainable, err = hit[1]
+                    hit = self._memo.get(key)
+                    if hit is not None:
+                        self._memo.move_to_end(key)
+                        info.shape, info.trainable, info.non_trainable, err = hit
                     else:
                         recomputed += 1
                         err = None
@@ -191,7 +196,9 @@ class Inference:
                                        else "must have the same shape")
                                 err = f"inputs {how}; got {' and '.join(parts)}"
                             info.shape = None
-                        self._cache[k] = (key, (info.shape, info.trainable, info.non_trainable, err))
+                        self._memo[key] = (info.shape, info.trainable, info.non_trainable, err)
+                        if len(self._memo) > self.MEMO_SIZE:
+                            self._memo.popitem(last=False)
                     if err:
                         msgs = msgs + [err]
                 if msgs:
@@ -199,9 +206,6 @@ class Inference:
                     for m in msgs:
                         res.problems.append(Problem(k, n.name, m))
                 res.nodes[k] = info
-        for k in list(self._cache):
-            if k not in nodes:
-                del self._cache[k]
         res.recomputed = recomputed
         return res
 

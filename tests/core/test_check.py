@@ -81,8 +81,8 @@ def test_invalid_params(t, key, value, fragment):
 
 
 def test_incremental_reinference_recomputes_only_what_changed():
-    g, ids = chain(("Input", {"shape": [16]}), ("Dense", {"units": 8}), ("Dense", {"units": 8}),
-                   ("Dense", {"units": 8}), ("Output", {}))
+    g, ids = chain(("Input", {"shape": [16]}), ("Dense", {"units": 8}), ("Dense", {"units": 7}),
+                   ("Dense", {"units": 6}), ("Output", {}))
     inf = Inference()
     first = inf.run(g)
     assert first.recomputed == 3
@@ -91,7 +91,15 @@ def test_incremental_reinference_recomputes_only_what_changed():
     g.set_param(ids[1], "units", 4)                # new shape: the node and the next one (whose input changed)
     res = inf.run(g)
     assert res.recomputed == 2
-    assert res.nodes[ids[2]].trainable == 4 * 8 + 8
+    assert res.nodes[ids[2]].trainable == 4 * 7 + 7
+    assert res.nodes[ids[3]].trainable == 7 * 6 + 6
+
+
+def test_repeated_blocks_are_inferred_once():
+    g, ids = chain(("Input", {"shape": [16]}), *[("Dense", {"units": 16})] * 5, ("Output", {}))
+    res = Inference().run(g)
+    assert res.ok and res.recomputed == 1
+    assert all(res.nodes[k].trainable == 16 * 16 + 16 for k in ids[1:-1])
 
 
 def test_effective_regularization_is_shown():
