@@ -1,0 +1,345 @@
+"""Live training plots (pyqtgraph): batch loss raw + smoothed, epoch loss and metrics (train vs validation),
+learning rate. Curves are created once per run; incoming points go to numpy buffers in the GUI thread and a
+~20 Hz timer calls ``setData`` once per changed curve. Previous runs of the session stay, faded."""
+from __future__ import annotations
+
+import csv
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QSizePolicy,
+                               QVBoxLayout, QWidget)
+
+from .render import Ema
+
+TRAIN_COLOR = "#1f77b4"
+VAL_COLOR = "#e8710a"
+RAW_COLOR = "#8fb8de"
+LR_COLOR = "#2ca02c"
+MAX_OLD_RUNS = 4
+SKIP_KEYS = {"lr", "learning_rate", "time_s", "epoch", "seconds"}
+
+
+class Series:
+    """A growable (x, y) buffer."""
+
+    def __init__(self, cap=256):
+        self.x = np.empty(cap, dtype=np.float64)
+        self.y = np.empty(cap, dtype=np.float64)
+        self.n = 0
+        self.dirty = False
+
+    def append(self, x, y):
+        if self.n == len(self.x):
+            cap = 2 * len(self.x)
+            self.x = np.resize(self.x, cap)
+            self.y = np.resize(self.y, cap)
+        self.x[self.n] = x
+        self.y[self.n] = y
+        self.n += 1
+        self.dirty = True
+
+    def data(self):
+        return self.x[:self.n], self.y[:self.n]
+
+    def __len__(self):
+        return self.n
+
+
+def faded(color, alpha=70):
+    c = QColor(color)
+    c.setAlpha(alpha)
+    return c
+
+
+class Run:
+    """One training run's buffers and curves."""
+
+    def __init__(self, number, label):
+        self.number = number
+        self.label = label
+        self.series: dict[str, Series] = {}
+        self.curves: dict[str, pg.PlotDataItem] = {}
+        self.plot_of: dict[str, pg.PlotItem] = {}
+        self.ema = Ema(0.9)
+        self.history: list[dict] = []   # epoch logs, for CSV
+        self.x_offset = 0.0
+
+
+class PlotsPanel(QWidget):
+    """The plots dock."""
+
+    exported = Signal(str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("workbench_plots")
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.setSpacing(4)
+        bar = QHBoxLayout()
+        self.log_box = QCheckBox("Log scale")
+        self.log_box.setToolTip("Logarithmic y axis for the loss plots")
+        self.log_box.toggled.connect(self._set_log)
+        self.old_box = QCheckBox("Earlier runs")
+        self.old_box.setChecked(True)
+        self.old_box.setToolTip("Show the earlier runs of this session, faded, for comparison")
+        self.old_box.toggled.connect(self._show_old)
+        self.smooth = QDoubleSpinBox()
+        self.smooth.setRange(0.0, 0.99)
+        self.smooth.setSingleStep(0.05)
+        self.smooth.setValue(0.9)
+        self.smooth.setToolTip("Smoothing of the batch loss (exponential moving average; 0 = none)")
+        self.smooth.valueChanged.connect(self._resmooth)
+        self.png_btn = QPushButton("Save PNG…")
+        self.png_btn.clicked.connect(lambda: self.export_png())
+        self.csv_btn = QPushButton("Save CSV…")
+        self.csv_btn.setToolTip("Save the epoch history (loss and metrics per epoch) as CSV")
+        self.csv_btn.clicked.connect(lambda: self.export_csv())
+        bar.addWidget(self.log_box)
+        bar.addWidget(self.old_box)
+        bar.addSpacing(8)
+        bar.addWidget(QLabel("Smoothing"))
+        bar.addWidget(self.smooth)
+        bar.addStretch(1)
+        bar.addWidget(self.png_btn)
+        bar.addWidget(self.csv_btn)
+        lay.addLayout(bar)
+
+        self.glw = pg.GraphicsLayoutWidget()
+        self.glw.setBackground("w")
+        self.glw.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
+        self.glw.setMinimumHeight(160)
+        lay.addWidget(self.glw, 1)
+        self.batch_plot = self._new_plot("Batch loss", "epoch")
+        self.glw.addItem(self.batch_plot, row=0, col=0)
+        self.lr_plot = self._new_plot("Learning rate", "epoch")
+        self.lr_plot.setMaximumWidth(260)
+        self.glw.addItem(self.lr_plot, row=0, col=1)
+        self.epoch_layout = self.glw.addLayout(row=1, col=0, colspan=2)
+        self.epoch_plots: dict[str, pg.PlotItem] = {}
+        self.batch_legend = self.batch_plot.addLegend(offset=(-8, 8), labelTextSize="8pt")
+
+        self.runs: list[Run] = []
+        self.run: Run | None = None
+        self.steps_per_epoch = 1
+        self.timer = QTimer(self)
+        self.timer.setInterval(50)  # 20 Hz
+        self.timer.timeout.connect(self.refresh)
+        self.timer.start()
+
+    # -- plots -------------------------------------------------------------------------------------------------
+    def _new_plot(self, title, xlabel):
+        p = pg.PlotItem()
+        p.setTitle(title, size="9pt", color="#333")
+        p.showGrid(x=True, y=True, alpha=0.15)
+        p.setLabel("bottom", xlabel)
+        for ax in ("left", "bottom"):
+            p.getAxis(ax).setTextPen("#444")
+            p.getAxis(ax).setPen("#999")
+        p.setMenuEnabled(False)
+        p.hideButtons()
+        p.setClipToView(True)
+        p.setDownsampling(auto=True, mode="peak")
+        return p
+
+    def _epoch_plot(self, base):
+        p = self.epoch_plots.get(base)
+        if p is None:
+            title = "Loss per epoch" if base == "loss" else base.replace("_", " ").capitalize()
+            p = self._new_plot(title, "epoch")
+            p.addLegend(offset=(-8, 8), labelTextSize="8pt")
+            if self.log_box.isChecked() and base.endswith("loss"):
+                p.setLogMode(y=True)
+            # the loss first, then metrics in arrival order
+            self.epoch_plots[base] = p
+            self.epoch_layout.addItem(p, row=0, col=len(self.epoch_plots) - 1)
+        return p
+
+    def _curve(self, run, key):
+        c = run.curves.get(key)
+        if c is not None:
+            return c
+        if key == "batch:raw":
+            plot, pen, name = self.batch_plot, pg.mkPen(RAW_COLOR, width=1), "raw"
+        elif key == "batch:ema":
+            plot, pen, name = self.batch_plot, pg.mkPen(TRAIN_COLOR, width=2), "smoothed"
+        elif key == "lr":
+            plot, pen, name = self.lr_plot, pg.mkPen(LR_COLOR, width=2), None
+        else:
+            val = key.startswith("val_")
+            base = key[4:] if val else key
+            plot = self._epoch_plot(base)
+            pen = pg.mkPen(VAL_COLOR if val else TRAIN_COLOR, width=2)
+            name = "validation" if val else "training"
+        sym = {} if key.startswith("batch") or key == "lr" else dict(symbol="o", symbolSize=5, symbolPen=None,
+                                                                      symbolBrush=pen.color())
+        c = pg.PlotDataItem(pen=pen, name=name, connect="finite", **sym)
+        c.setZValue(10)
+        plot.addItem(c)
+        run.curves[key] = c
+        run.plot_of[key] = plot
+        return c
+
+    # -- runs ----------------------------------------------------------------------------------------------------
+    def start_run(self, label, continuing=False, x_offset=0.0):
+        """A new run (earlier ones fade), or continue the current one (``continuing``)."""
+        if continuing and self.run is not None:
+            return self.run
+        if self.run is not None:
+            self._fade(self.run)
+            self.runs.append(self.run)
+            while len(self.runs) > MAX_OLD_RUNS:
+                self._remove(self.runs.pop(0))
+        number = (self.runs[-1].number + 1) if self.runs else 1
+        self.run = Run(number, label)
+        self.run.ema.alpha = self.smooth.value()
+        self.run.x_offset = x_offset
+        return self.run
+
+    def _fade(self, run):
+        for key, c in run.curves.items():
+            color = c.opts["pen"].color() if hasattr(c.opts.get("pen"), "color") else QColor("#888")
+            c.setPen(pg.mkPen(faded(color), width=1))
+            if c.opts.get("symbol"):
+                c.setSymbol(None)
+            c.setZValue(1)
+            c.setVisible(self.old_box.isChecked())
+            legend = run.plot_of[key].legend
+            if legend is not None:
+                legend.removeItem(c)
+
+    def _remove(self, run):
+        for key, c in run.curves.items():
+            plot = run.plot_of[key]
+            if plot.legend is not None:
+                plot.legend.removeItem(c)
+            plot.removeItem(c)
+        run.curves.clear()
+        run.plot_of.clear()
+        run.series.clear()
+
+    def clear_all(self):
+        for run in self.runs + ([self.run] if self.run else []):
+            self._remove(run)
+        self.runs.clear()
+        self.run = None
+
+    # -- data in (GUI thread, from queued signals) ----------------------------------------------------------------
+    def on_start(self, info):
+        self.steps_per_epoch = max(1, int(info.get("steps_per_epoch") or 1))
+
+    def on_batch(self, epoch, step, logs, info):
+        run = self.run
+        if run is None:
+            return
+        x = epoch + (step + 1) / self.steps_per_epoch
+        loss = logs.get("loss")
+        if loss is not None:
+            loss = float(loss)
+            run.series.setdefault("batch:raw", Series()).append(x, loss if math.isfinite(loss) else np.nan)
+            sm = run.ema.add(loss) if run.ema.alpha > 0 else loss
+            run.series.setdefault("batch:ema", Series()).append(x, sm)
+        lr = (info or {}).get("lr")
+        if lr is not None and math.isfinite(float(lr)):
+            run.series.setdefault("lr", Series()).append(x, float(lr))
+
+    def on_epoch(self, epoch, logs):
+        run = self.run
+        if run is None:
+            return
+        x = epoch + 1
+        row = {"epoch": x}
+        for k, v in logs.items():
+            try:
+                v = float(v)
+            except (TypeError, ValueError):
+                continue
+            row[k] = v
+            if k in SKIP_KEYS:
+                continue
+            run.series.setdefault(k, Series(64)).append(x, v if math.isfinite(v) else np.nan)
+        run.history.append(row)
+        if "lr" in logs and "lr" not in run.series:
+            run.series.setdefault("lr", Series()).append(x, float(logs["lr"]))
+
+    def refresh(self):
+        """Timer tick: push changed buffers to their curves (one setData per curve)."""
+        run = self.run
+        if run is None:
+            return
+        for key, s in run.series.items():
+            if s.dirty:
+                s.dirty = False
+                x, y = s.data()
+                self._curve(run, key).setData(x, y)
+
+    # -- options -------------------------------------------------------------------------------------------------
+    def _set_log(self, on):
+        self.batch_plot.setLogMode(y=on)
+        for base, p in self.epoch_plots.items():
+            if base.endswith("loss"):
+                p.setLogMode(y=on)
+        self.lr_plot.setLogMode(y=on)
+
+    def _show_old(self, on):
+        for run in self.runs:
+            for c in run.curves.values():
+                c.setVisible(on)
+
+    def _resmooth(self, alpha):
+        run = self.run
+        if run is None:
+            return
+        run.ema = Ema(alpha)
+        raw = run.series.get("batch:raw")
+        if raw is None:
+            return
+        ema = Series(max(256, len(raw)))
+        for x, y in zip(*raw.data()):
+            ema.append(x, run.ema.add(y) if alpha > 0 else y)
+        run.series["batch:ema"] = ema
+
+    # -- export --------------------------------------------------------------------------------------------------
+    def export_png(self, path=None):
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(self, "Save plots as PNG", "training.png", "PNG image (*.png)")
+            if not path:
+                return None
+        self.refresh()
+        ok = self.glw.grab().save(str(path), "PNG")
+        if ok:
+            self.exported.emit(str(path))
+        return str(path) if ok else None
+
+    def history_rows(self):
+        run = self.run
+        return list(run.history) if run else []
+
+    def export_csv(self, path=None):
+        rows = self.history_rows()
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(self, "Save history as CSV", "history.csv", "CSV (*.csv)")
+            if not path:
+                return None
+        keys = ["epoch"]
+        for r in rows:
+            for k in r:
+                if k not in keys:
+                    keys.append(k)
+        with open(path, "w", newline="", encoding="utf-8") as f:
+            w = csv.DictWriter(f, fieldnames=keys)
+            w.writeheader()
+            for r in rows:
+                w.writerow({k: r.get(k, "") for k in keys})
+        self.exported.emit(str(path))
+        return str(path)
+
+    def point_count(self, key="batch:raw"):
+        """How many points the current run has for ``key`` (tests)."""
+        if self.run is None or key not in self.run.series:
+            return 0
+        return len(self.run.series[key])

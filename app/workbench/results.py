@@ -1,0 +1,338 @@
+"""After training: test metrics, the confusion matrix (click a cell to see its samples), a grid of sample
+predictions for image data, predicted-vs-true for regression.
+
+``evaluate(...)`` does the numpy/Keras work in a worker thread; ``ResultsPanel`` only draws.
+"""
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QSplitter, QStackedWidget, QTableWidget,
+                               QTableWidgetItem, QVBoxLayout, QWidget)
+
+from .render import fmt_metric, labels_of
+from .thumbs import ThumbGrid, is_image_batch
+
+MAX_EVAL = 5000       # samples predicted for the views (streamed data: at most this many)
+MAX_SHOWN = 120       # samples shown for a clicked cell
+
+
+@dataclass
+class OutputEval:
+    name: str
+    task: str
+    class_names: list | None
+    y_true: np.ndarray             # labels (classification) or values (regression), one per sample
+    y_pred: np.ndarray
+    matrix: np.ndarray | None = None
+
+
+@dataclass
+class Evaluation:
+    split: str                     # "test" or "validation"
+    n: int
+    metrics: dict = field(default_factory=dict)
+    outputs: list = field(default_factory=list)
+    x: np.ndarray | None = None    # the first input's samples (aligned with y_true/y_pred)
+    columns: list | None = None
+
+
+def _split_arrays(dataset, split, graph, limit=MAX_EVAL):
+    """(x_model, y_model, x_first_input_raw, n): arrays for the model plus the first dataset input for display."""
+    from core.data import arrays_for_model
+    x, y = arrays_for_model(dataset, split, graph)
+    if y is None and x is not None and hasattr(x, "take"):   # streamed: gather up to ``limit`` samples
+        xs, ys = [], []
+        count = 0
+        for bx, by in x:
+            xs.append(np.asarray(bx))
+            ys.append(np.asarray(by))
+            count += len(xs[-1])
+            if count >= limit:
+                break
+        x = np.concatenate(xs)[:limit] if xs else np.zeros((0,))
+        y = np.concatenate(ys)[:limit] if ys else np.zeros((0,))
+        return x, y, x, len(x)
+    raw = split.x[0] if split.x else None
+    return x, y, raw, split.n
+
+
+def _output_order(dataset, graph):
+    """Dataset output index for each model output (same pairing as core.data.arrays_for_model)."""
+    from core.data import _model_io, _pair
+    _ins, outs = _model_io(getattr(graph, "graph", graph))
+    if len(outs) == len(dataset.output_names):
+        idx = _pair(dataset.output_names, outs)
+    else:
+        idx = list(range(len(outs)))
+    return outs, idx
+
+
+def evaluate(result, graph, predict=None):
+    """Predictions on the test split (else validation) of a finished run → Evaluation. Worker thread."""
+    ds = result.dataset
+    split, name = (ds.test, "test") if ds.test is not None else (ds.val, "validation")
+    ev = Evaluation(split=name, n=0, metrics=dict(result.test_metrics or {}))
+    if split is None or result.build is None:
+        return ev
+    x, y, raw, n = _split_arrays(ds, split, graph)
+    if predict is None:
+        try:
+            from core.training import predict as predict
+        except ImportError:  # pragma: no cover
+            predict = None
+    if predict is not None:
+        p = predict(result.build, x)
+    else:  # pragma: no cover
+        p = result.build.model.predict(x, verbose=0)
+    preds = p if isinstance(p, (list, tuple)) else [p]
+    ys = y if isinstance(y, (list, tuple)) else [y]
+    outs, idx = _output_order(ds, graph)
+    ev.n = int(len(preds[0])) if preds else 0
+    for node, i, yt, yp in zip(outs, idx, ys, preds):
+        task = ds.tasks[i] if i < len(ds.tasks) else "regression"
+        names = ds.class_names[i] if i < len(ds.class_names) else None
+        k = ds.num_classes[i] if i < len(ds.num_classes) else None
+        yt = np.asarray(yt)
+        yp = np.asarray(yp)
+        if task == "regression":
+            oe = OutputEval(node.name, task, None, yt.reshape(len(yt), -1)[:, 0].astype(np.float64),
+                            yp.reshape(len(yp), -1)[:, 0].astype(np.float64))
+        else:
+            t = labels_of(yt, task)
+            pr = labels_of(yp, "binary" if (yp.ndim == 1 or yp.shape[-1] == 1) else task)
+            k = int(k or max(int(t.max(initial=0)), int(pr.max(initial=0))) + 1)
+            oe = OutputEval(node.name, task, list(names) if names else [str(c) for c in range(k)], t, pr,
+                            confusion(t, pr, k))
+        ev.outputs.append(oe)
+    if raw is not None:
+        ev.x = np.asarray(raw)[:ev.n]
+    ev.columns = ds.feature_names
+    return ev
+
+
+def confusion(y_true, y_pred, k):
+    try:
+        from core.training import confusion_matrix
+        return np.asarray(confusion_matrix(y_true, y_pred, k))
+    except ImportError:  # pragma: no cover
+        from sklearn.metrics import confusion_matrix as cm
+        return cm(y_true, y_pred, labels=list(range(k)))
+
+
+class ResultsPanel(QWidget):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("workbench_results")
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.setSpacing(4)
+        top = QHBoxLayout()
+        self.metrics = QLabel("Train the network to see how it does on the test split.")
+        self.metrics.setTextFormat(Qt.RichText)
+        self.metrics.setWordWrap(True)
+        top.addWidget(self.metrics, 1)
+        self.output_box = QComboBox()
+        self.output_box.setVisible(False)
+        self.output_box.currentIndexChanged.connect(self._show_output)
+        top.addWidget(self.output_box)
+        lay.addLayout(top)
+
+        split = QSplitter(Qt.Horizontal)
+        left = QWidget()
+        ll = QVBoxLayout(left)
+        ll.setContentsMargins(0, 0, 0, 0)
+        self.left_title = QLabel("")
+        self.left_title.setStyleSheet("font-weight: 600;")
+        ll.addWidget(self.left_title)
+        self.left = QStackedWidget()
+        self.matrix = QTableWidget()
+        self.matrix.setEditTriggers(QTableWidget.NoEditTriggers)
+        self.matrix.setSelectionMode(QTableWidget.SingleSelection)
+        self.matrix.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
+        self.matrix.verticalHeader().setSectionResizeMode(QHeaderView.Stretch)
+        self.matrix.horizontalHeader().setMinimumSectionSize(22)
+        self.matrix.verticalHeader().setMinimumSectionSize(18)
+        self.matrix.setToolTip("Rows: true class · columns: predicted class. Click a cell to see its samples.")
+        self.matrix.cellClicked.connect(self._cell_clicked)
+        self.scatter = pg.PlotWidget()
+        self.scatter.setBackground("w")
+        self.scatter.setLabel("bottom", "true value")
+        self.scatter.setLabel("left", "predicted")
+        self.scatter.showGrid(x=True, y=True, alpha=0.2)
+        self._points = pg.ScatterPlotItem(size=5, pen=None, brush=pg.mkBrush(31, 119, 180, 140))
+        self._diag = pg.PlotDataItem(pen=pg.mkPen("#999", width=1, style=Qt.DashLine))
+        self.scatter.addItem(self._diag)
+        self.scatter.addItem(self._points)
+        self.left.addWidget(self.matrix)
+        self.left.addWidget(self.scatter)
+        ll.addWidget(self.left, 1)
+        split.addWidget(left)
+
+        right = QWidget()
+        rl = QVBoxLayout(right)
+        rl.setContentsMargins(0, 0, 0, 0)
+        self.right_title = QLabel("")
+        self.right_title.setStyleSheet("font-weight: 600;")
+        self.right_title.setWordWrap(True)
+        rl.addWidget(self.right_title)
+        self.samples = QStackedWidget()
+        self.grid = ThumbGrid(44)
+        self.rows = QTableWidget()
+        self.rows.setEditTriggers(QTableWidget.NoEditTriggers)
+        self.rows.verticalHeader().setDefaultSectionSize(20)
+        self.samples.addWidget(self.grid)
+        self.samples.addWidget(self.rows)
+        rl.addWidget(self.samples, 1)
+        split.addWidget(right)
+        split.setStretchFactor(0, 1)
+        split.setStretchFactor(1, 1)
+        lay.addWidget(split, 1)
+        self.evaluation: Evaluation | None = None
+
+    # -- showing ------------------------------------------------------------------------------------------------
+    def clear(self, text="Training…"):
+        self.evaluation = None
+        self.metrics.setText(text)
+        self.matrix.clear()
+        self.matrix.setRowCount(0)
+        self.matrix.setColumnCount(0)
+        self.grid.clear()
+        self.rows.setRowCount(0)
+        self.left_title.setText("")
+        self.right_title.setText("")
+        self.output_box.setVisible(False)
+
+    def show_evaluation(self, ev: Evaluation, note=""):
+        self.evaluation = ev
+        if ev.metrics:
+            cells = "".join(f"<td style='padding-right:14px'>{html.escape(k)}: <b>{fmt_metric(v)}</b></td>"
+                            for k, v in ev.metrics.items())
+            self.metrics.setText(f"<b>{ev.split.capitalize()} split</b> ({ev.n:,} samples) "
+                                 f"<table><tr>{cells}</tr></table>" + (f"<i>{html.escape(note)}</i>" if note else ""))
+        else:
+            self.metrics.setText(f"No test metrics. {html.escape(note)}")
+        self.output_box.blockSignals(True)
+        self.output_box.clear()
+        for o in ev.outputs:
+            self.output_box.addItem(o.name)
+        self.output_box.setVisible(len(ev.outputs) > 1)
+        self.output_box.blockSignals(False)
+        self._show_output(0)
+
+    def _show_output(self, i):
+        ev = self.evaluation
+        if ev is None or not (0 <= i < len(ev.outputs)):
+            return
+        o = ev.outputs[i]
+        if o.task == "regression":
+            self.left.setCurrentWidget(self.scatter)
+            self.left_title.setText(f"Predicted vs true — {o.name}")
+            self._points.setData(o.y_true, o.y_pred)
+            lo = float(np.nanmin([o.y_true.min(initial=0), o.y_pred.min(initial=0)]))
+            hi = float(np.nanmax([o.y_true.max(initial=1), o.y_pred.max(initial=1)]))
+            self._diag.setData([lo, hi], [lo, hi])
+            self._show_samples(np.arange(min(len(o.y_true), 48)), o, "The first test samples")
+            return
+        self.left.setCurrentWidget(self.matrix)
+        acc = float(np.mean(o.y_true == o.y_pred)) if len(o.y_true) else 0.0
+        self.left_title.setText(f"Confusion matrix — {o.name} (rows: true, columns: predicted; "
+                                f"{acc:.1%} right)")
+        self._fill_matrix(o)
+        self._show_samples(np.arange(min(len(o.y_true), 48)), o, "Sample predictions (red: wrong)")
+
+    def _fill_matrix(self, o):
+        m = o.matrix
+        k = m.shape[0]
+        names = [str(n) for n in (o.class_names or range(k))]
+        self.matrix.clear()
+        self.matrix.setRowCount(k)
+        self.matrix.setColumnCount(k)
+        self.matrix.setHorizontalHeaderLabels([n[:12] for n in names])
+        self.matrix.setVerticalHeaderLabels([n[:16] for n in names])
+        row_tot = m.sum(axis=1, keepdims=True).clip(min=1)
+        for r in range(k):
+            for c in range(k):
+                v = int(m[r, c])
+                it = QTableWidgetItem(str(v) if v else "")
+                it.setTextAlignment(Qt.AlignCenter)
+                frac = v / row_tot[r, 0]
+                if r == c:
+                    col = QColor.fromRgbF(0.12, 0.55, 0.25, 0.15 + 0.7 * frac)
+                else:
+                    col = QColor.fromRgbF(0.85, 0.2, 0.2, min(0.85, 0.1 + 2.0 * frac) if v else 0.0)
+                it.setBackground(col)
+                if frac > 0.55:
+                    it.setForeground(QColor("white"))
+                it.setToolTip(f"true {names[r]}, predicted {names[c]}: {v} sample{'s' if v != 1 else ''}")
+                self.matrix.setItem(r, c, it)
+
+    def _cell_clicked(self, r, c):
+        ev = self.evaluation
+        if ev is None:
+            return
+        o = ev.outputs[max(0, self.output_box.currentIndex())]
+        if o.matrix is None:
+            return
+        idx = np.flatnonzero((o.y_true == r) & (o.y_pred == c))
+        names = o.class_names or [str(i) for i in range(o.matrix.shape[0])]
+        self._show_samples(idx[:MAX_SHOWN], o, f"True {names[r]}, predicted {names[c]}: {len(idx)} "
+                                               f"sample{'s' if len(idx) != 1 else ''}"
+                                               + (f" (first {MAX_SHOWN} shown)" if len(idx) > MAX_SHOWN else ""))
+        self.shown_indices = idx
+
+    def _show_samples(self, idx, o, title):
+        ev = self.evaluation
+        self.right_title.setText(title)
+        self.shown_indices = np.asarray(idx)
+        names = o.class_names
+        if ev.x is not None and is_image_batch(ev.x):
+            labels, borders, tips = [], [], []
+            for i in idx:
+                if o.task == "regression":
+                    labels.append(f"{o.y_pred[i]:.3g}")
+                    borders.append("#1f77b4")
+                    tips.append(f"true {o.y_true[i]:.4g}, predicted {o.y_pred[i]:.4g}")
+                    continue
+                t, p = int(o.y_true[i]), int(o.y_pred[i])
+                tn = names[t] if names and 0 <= t < len(names) else str(t)
+                pn = names[p] if names and 0 <= p < len(names) else str(p)
+                labels.append(pn if t == p else f"{pn} ≠ {tn}")
+                borders.append("#2e7d32" if t == p else "#c62828")
+                tips.append(f"sample {i}: true {tn}, predicted {pn}")
+            self.grid.fill([ev.x[i] for i in idx], labels, borders, tips)
+            self.samples.setCurrentWidget(self.grid)
+            return
+        self.samples.setCurrentWidget(self.rows)
+        x = ev.x.reshape(len(ev.x), -1) if ev.x is not None else np.zeros((len(o.y_true), 0))
+        ncol = min(x.shape[1], 30)
+        cols = (list(ev.columns)[:ncol] if ev.columns and len(ev.columns) >= ncol
+                else [str(i) for i in range(ncol)])
+        self.rows.clear()
+        self.rows.setRowCount(len(idx))
+        self.rows.setColumnCount(2 + ncol)
+        self.rows.setHorizontalHeaderLabels(["true", "predicted"] + cols)
+        for r, i in enumerate(idx):
+            if o.task == "regression":
+                t, p = f"{o.y_true[i]:.4g}", f"{o.y_pred[i]:.4g}"
+                wrong = False
+            else:
+                ti, pi = int(o.y_true[i]), int(o.y_pred[i])
+                t = names[ti] if names and 0 <= ti < len(names) else str(ti)
+                p = names[pi] if names and 0 <= pi < len(names) else str(pi)
+                wrong = ti != pi
+            for c, txt in enumerate([t, p]):
+                it = QTableWidgetItem(str(txt))
+                if wrong and c == 1:
+                    it.setForeground(QColor("#c62828"))
+                self.rows.setItem(r, c, it)
+            for c in range(ncol):
+                it = QTableWidgetItem(f"{x[i, c]:g}")
+                it.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+                self.rows.setItem(r, 2 + c, it)
+        self.rows.resizeColumnsToContents()

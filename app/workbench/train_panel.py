@@ -1,0 +1,275 @@
+"""Training settings (epochs, batch size, device, mixed precision, early stopping), Start / Stop / Continue,
+and the progress line (epoch, batch, samples/s, ETA)."""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QStandardItem, QStandardItemModel
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QProgressBar,
+                               QPushButton, QSizePolicy, QSpinBox, QVBoxLayout, QWidget)
+
+from .render import fmt_eta, fmt_metric, fmt_rate
+
+MONITORS = ["val_loss", "loss", "val_accuracy", "accuracy"]
+
+
+class TrainPanel(QWidget):
+    start_clicked = Signal()
+    stop_clicked = Signal()
+    continue_clicked = Signal()
+    settings_changed = Signal(dict)   # the project's "training" section, edited
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("workbench_training")
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(6, 6, 6, 6)
+        lay.setSpacing(6)
+
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
+        form.setLabelAlignment(Qt.AlignRight | Qt.AlignVCenter)
+        self.epochs = QSpinBox()
+        self.epochs.setRange(1, 100000)
+        self.epochs.setToolTip("How many passes over the training data")
+        self.batch = QSpinBox()
+        self.batch.setRange(1, 1 << 20)
+        self.batch.setToolTip("Samples per training step")
+        self.device = QComboBox()
+        self.device.setToolTip("Where training runs. Greyed-out GPUs cannot be used; hover them for the reason.")
+        self._device_model = QStandardItemModel(self.device)
+        self.device.setModel(self._device_model)
+        self.mixed = QCheckBox("Mixed precision (float16)")
+        self.mixed.setToolTip("Faster on recent GPUs; only available when training on a GPU")
+        form.addRow("Epochs", self.epochs)
+        form.addRow("Batch size", self.batch)
+        form.addRow("Device", self.device)
+        form.addRow("", self.mixed)
+        lay.addLayout(form)
+
+        self.es_group = QGroupBox("Early stopping")
+        self.es_group.setCheckable(True)
+        self.es_group.setToolTip("Stop when the monitored value has not improved for a number of epochs")
+        es = QFormLayout(self.es_group)
+        es.setLabelAlignment(Qt.AlignRight | Qt.AlignVCenter)
+        self.es_monitor = QComboBox()
+        self.es_monitor.setEditable(True)
+        self.es_monitor.addItems(MONITORS)
+        self.es_patience = QSpinBox()
+        self.es_patience.setRange(0, 10000)
+        self.es_patience.setSuffix(" epochs")
+        self.es_restore = QCheckBox("Restore the best weights")
+        es.addRow("Watch", self.es_monitor)
+        es.addRow("Patience", self.es_patience)
+        es.addRow("", self.es_restore)
+        lay.addWidget(self.es_group)
+
+        buttons = QHBoxLayout()
+        self.start_btn = QPushButton("Start")
+        self.start_btn.setToolTip("Train from fresh weights (F5)")
+        self.stop_btn = QPushButton("Stop")
+        self.stop_btn.setToolTip("Stop after the current batch; the weights learned so far are kept")
+        self.continue_btn = QPushButton("Continue")
+        self.continue_btn.setToolTip("Train further from the current weights")
+        for b in (self.start_btn, self.stop_btn, self.continue_btn):
+            b.setMinimumWidth(72)
+            buttons.addWidget(b)
+        self.start_btn.setDefault(True)
+        lay.addLayout(buttons)
+
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setValue(0)
+        self.progress.setTextVisible(True)
+        self.progress.setFormat("Ready")
+        self.progress.setAlignment(Qt.AlignCenter)
+        lay.addWidget(self.progress)
+        self.detail = QLabel("")
+        self.detail.setWordWrap(True)
+        self.detail.setStyleSheet("color: #444;")
+        lay.addWidget(self.detail)
+        self.message = QLabel("")
+        self.message.setWordWrap(True)
+        self.message.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.message.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Minimum)
+        lay.addWidget(self.message)
+        lay.addStretch(1)
+
+        self.start_btn.clicked.connect(self.start_clicked)
+        self.stop_btn.clicked.connect(self.stop_clicked)
+        self.continue_btn.clicked.connect(self.continue_clicked)
+        for w in (self.epochs, self.batch, self.es_patience):
+            w.valueChanged.connect(self._changed)
+        self.device.currentIndexChanged.connect(self._device_changed)
+        self.mixed.toggled.connect(self._changed)
+        self.es_group.toggled.connect(self._changed)
+        self.es_monitor.currentTextChanged.connect(self._changed)
+        self.es_restore.toggled.connect(self._changed)
+        self._loading = False
+        self._devices = []
+        self.set_devices(None)
+        self.set_running(False, can_continue=False)
+
+    # -- settings <-> project --------------------------------------------------------------------------------
+    def load(self, training: dict):
+        self._loading = True
+        try:
+            self.epochs.setValue(int(training.get("epochs", 10)))
+            self.batch.setValue(int(training.get("batch_size", 32)))
+            self._select_device(training.get("device", "auto"))
+            self.mixed.setChecked(bool(training.get("mixed_precision", False)))
+            es = training.get("early_stopping") or {}
+            self.es_group.setChecked(bool(es.get("enabled", False)))
+            self.es_monitor.setCurrentText(str(es.get("monitor", "val_loss")))
+            self.es_patience.setValue(int(es.get("patience", 5)))
+            self.es_restore.setChecked(bool(es.get("restore_best_weights", True)))
+            self._update_mixed()
+        finally:
+            self._loading = False
+
+    def values(self) -> dict:
+        return {"epochs": self.epochs.value(), "batch_size": self.batch.value(),
+                "device": self.device.currentData() or "auto",
+                "mixed_precision": self.mixed.isChecked() and self.mixed.isEnabled(),
+                "early_stopping": {"enabled": self.es_group.isChecked(),
+                                   "monitor": self.es_monitor.currentText().strip() or "val_loss",
+                                   "patience": self.es_patience.value(),
+                                   "restore_best_weights": self.es_restore.isChecked()}}
+
+    def _changed(self, *_):
+        self._update_mixed()
+        if not self._loading:
+            self.settings_changed.emit(self.values())
+
+    def _device_changed(self, _i):
+        self._changed()
+
+    # -- devices ---------------------------------------------------------------------------------------------
+    def set_devices(self, devices):
+        """``devices`` from core.training.list_devices(); None while TensorFlow is still loading."""
+        want = self.device.currentData() or "auto"
+        self._loading, was = True, self._loading
+        m = self._device_model
+        m.clear()
+        auto = QStandardItem("Automatic (a GPU if one is usable, else the CPU)")
+        auto.setData("auto", Qt.UserRole)
+        m.appendRow(auto)
+        self._devices = devices or []
+        if devices is None:
+            it = QStandardItem("(looking for devices…)")
+            it.setEnabled(False)
+            m.appendRow(it)
+        gpu_i = 0
+        for d in self._devices:
+            kind = d.get("kind", "cpu")
+            if kind == "cpu":
+                key = "cpu"
+            else:
+                key = d.get("id") or f"gpu:{gpu_i}"
+                gpu_i += 1
+            text = d.get("name", key)
+            usable = bool(d.get("usable", True))
+            if not usable and d.get("reason"):
+                text = f"{text} — unavailable"
+            it = QStandardItem(text)
+            it.setData(key, Qt.UserRole)
+            it.setData(kind, Qt.UserRole + 1)
+            if not usable:
+                it.setEnabled(False)
+                it.setToolTip(d.get("reason") or "not usable")
+            else:
+                it.setToolTip(d.get("name", key))
+            m.appendRow(it)
+        self._select_device(want)
+        self._loading = was
+        self._update_mixed()
+
+    def _select_device(self, key):
+        key = key or "auto"
+        for i in range(self._device_model.rowCount()):
+            it = self._device_model.item(i)
+            if it.data(Qt.UserRole) == key and it.isEnabled():
+                self.device.setCurrentIndex(i)
+                return
+        if key.startswith("gpu"):  # keep the saved choice visible even before devices are known
+            for i in range(self._device_model.rowCount()):
+                if self._device_model.item(i).data(Qt.UserRole + 1) == "gpu" and self._device_model.item(i).isEnabled():
+                    self.device.setCurrentIndex(i)
+                    return
+        self.device.setCurrentIndex(0)
+
+    def _device_is_gpu(self):
+        key = self.device.currentData() or "auto"
+        if key.startswith("gpu"):
+            return True
+        if key == "auto":
+            return any(d.get("kind") == "gpu" and d.get("usable") for d in self._devices)
+        return False
+
+    def _update_mixed(self):
+        gpu = self._device_is_gpu()
+        self.mixed.setEnabled(gpu and not self._running)
+        self.mixed.setToolTip("Faster on recent GPUs" if gpu else "Only available when training on a GPU")
+
+    # -- run state --------------------------------------------------------------------------------------------
+    _running = False
+
+    def set_running(self, running, can_continue=None, waiting=False):
+        self._running = running
+        self.start_btn.setEnabled(not running)
+        self.stop_btn.setEnabled(running)
+        if can_continue is not None:
+            self._can_continue = can_continue
+        self.continue_btn.setEnabled(not running and getattr(self, "_can_continue", False))
+        for w in (self.epochs, self.batch, self.device, self.es_group):
+            w.setEnabled(not running)
+        self._update_mixed()
+        if running:
+            self.message.setText("")
+            if waiting:
+                self.progress.setRange(0, 0)  # busy indicator while TensorFlow loads / the model builds
+                self.progress.setFormat(waiting)
+        else:
+            self.progress.setRange(0, 1000)
+
+    def set_preparing(self, text):
+        self.progress.setRange(0, 0)
+        self.progress.setFormat(text)
+        self.detail.setText(text)
+
+    def show_start(self, info, epochs_total):
+        self.progress.setRange(0, 1000)
+        self.progress.setValue(0)
+        self._info = dict(info)
+        self._epochs_total = epochs_total
+        dev = info.get("device", "")
+        self.detail.setText(f"Training on {dev}: {info.get('samples', '?')} samples, batch size "
+                            f"{info.get('batch_size', '?')}, {info.get('steps_per_epoch', '?')} batches per epoch")
+
+    def show_batch(self, epoch, step, info, initial_epoch=0):
+        steps = max(1, int(self._info.get("steps_per_epoch") or 1)) if hasattr(self, "_info") else 1
+        total = max(1, int(getattr(self, "_epochs_total", 1)))
+        done = (epoch - initial_epoch) + (step + 1) / steps
+        span = max(1, total - initial_epoch)
+        self.progress.setValue(int(1000 * min(1.0, done / span)))
+        self.progress.setFormat(f"Epoch {epoch + 1}/{total} · batch {step + 1}/{steps} · "
+                                f"{fmt_rate(info.get('samples_per_s'))} samples/s · ETA {fmt_eta(info.get('eta_s'))}")
+
+    def show_epoch(self, epoch, logs, initial_epoch=0):
+        total = max(1, int(getattr(self, "_epochs_total", 1)))
+        span = max(1, total - initial_epoch)
+        self.progress.setValue(int(1000 * min(1.0, (epoch + 1 - initial_epoch) / span)))
+        parts = [f"{k} {fmt_metric(v)}" for k, v in logs.items() if k not in ("lr", "time_s")
+                 and isinstance(v, (int, float))]
+        self.message.setStyleSheet("color: #333;")
+        self.message.setText(f"Epoch {epoch + 1}: " + ", ".join(parts))
+
+    def show_done(self, text, ok=True):
+        self.progress.setRange(0, 1000)
+        if ok:
+            self.progress.setValue(1000)
+        self.progress.setFormat(text.split("\n")[0][:80] if ok else "Stopped by an error")
+        self.message.setStyleSheet("color: #333;" if ok else "color: #b00020;")
+        self.message.setText(text)
+
+    def show_error(self, text):
+        self.show_done(text, ok=False)
