@@ -1,0 +1,239 @@
+"""``layerwise train PROJECT``: train on the project's dataset, save the weights beside it, export, test.
+
+Exit codes: 0 trained; 1 the graph has problems or training failed (NaN loss, out of memory); 2 bad input (file,
+setting, dataset); 130 stopped with Ctrl+C (the weights trained so far are kept and saved).
+"""
+from __future__ import annotations
+
+import math
+import signal
+import sys
+import threading
+import time
+
+import click
+
+from .errors import BuildError, DataError, LayerwiseError, ProjectError, SettingsError
+from .training import TrainState   # no Keras import at module level
+
+
+def _fmt(v):
+    if isinstance(v, float):
+        if not math.isfinite(v):
+            return str(v)
+        if v != 0 and (abs(v) < 1e-3 or abs(v) >= 1e5):
+            return f"{v:.3e}"
+        return f"{v:.4f}"
+    return str(v)
+
+
+def _duration(s):
+    if s is None or not math.isfinite(s):
+        return "?"
+    s = int(round(s))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s // 3600}h{s % 3600 // 60:02d}m"
+
+
+def _rate(v):
+    return f"{v:.0f}" if isinstance(v, (int, float)) and math.isfinite(v) else "?"
+
+
+def metrics_text(logs, skip=("lr", "time_s", "learning_rate")):
+    """'loss 0.1234  accuracy 0.9650  val_loss ...': training values first, then validation."""
+    keys = [k for k in logs if k not in skip]
+    train = sorted((k for k in keys if not k.startswith("val_")), key=lambda k: (k != "loss", k))
+    val = sorted((k for k in keys if k.startswith("val_")), key=lambda k: (k != "val_loss", k))
+    return "  ".join(f"{k} {_fmt(logs[k])}" for k in train + val)
+
+
+class CliState(TrainState):
+    """Prints the run: device and sizes, a throttled progress bar on stderr, one line per epoch on stdout."""
+
+    BAR = 24
+
+    def __init__(self, epochs, out=None, err=None, bar=None):
+        super().__init__()
+        self.out = out or sys.stdout
+        self.err = err or sys.stderr
+        self.epochs = epochs
+        self.bar = self.err.isatty() if bar is None else bar
+        self.bar_shown = False
+        self.last_line = 0.0
+        self.info = {}
+
+    def _echo(self, text, err=False):
+        f = self.err if err else self.out
+        f.write(text + "\n")
+        f.flush()
+
+    def _clear_bar(self):
+        if self.bar_shown:
+            self.err.write("\r\x1b[2K")
+            self.err.flush()
+            self.bar_shown = False
+
+    def on_start(self, info):
+        self.info = info
+        self.last_line = time.monotonic()
+        for w in info.get("warnings", []):
+            self._echo(f"warning: {w}", err=True)
+        steps = info.get("steps_per_epoch")
+        parts = [f"{info.get('samples', '?')} training samples"]
+        if steps:
+            parts.append(f"{steps} batches of {info.get('batch_size')}")
+        if info.get("validation_samples"):
+            parts.append(f"{info['validation_samples']} validation")
+        if info.get("test_samples"):
+            parts.append(f"{info['test_samples']} test")
+        mp = ", mixed precision" if info.get("mixed_precision") else ""
+        self._echo(f"device: {info.get('device')}{mp}")
+        self._echo(f"training {self.epochs - info.get('initial_epoch', 0)} epoch(s): {', '.join(parts)}")
+
+    def on_batch(self, epoch, step, logs, info):
+        now = time.monotonic()
+        steps = info.get("steps") or self.info.get("steps_per_epoch") or 0
+        if self.bar:
+            done = (step + 1) / steps if steps else 0
+            fill = int(self.BAR * done)
+            bar = "█" * fill + "·" * (self.BAR - fill)
+            loss = logs.get("loss", float("nan"))
+            extra = "".join(f"  {k} {_fmt(v)}" for k, v in logs.items() if k != "loss")
+            self.err.write(f"\r\x1b[2Kepoch {epoch + 1}/{self.epochs} {bar} {step + 1}/{steps}  loss {_fmt(loss)}"
+                           f"{extra}  {_rate(info.get('samples_per_s'))} samples/s  ETA {_duration(info.get('eta_s', 0))}")
+            self.err.flush()
+            self.bar_shown = True
+        elif now - self.last_line >= 10.0 and step + 1 < steps:
+            # not a terminal: a plain progress line at most every 10 s
+            self.last_line = now
+            self._echo(f"  epoch {epoch + 1}/{self.epochs} batch {step + 1}/{steps}  loss {_fmt(logs.get('loss', float('nan')))}"
+                       f"  ETA {_duration(info.get('eta_s', 0))}", err=True)
+
+    def on_epoch(self, epoch, logs):
+        self._clear_bar()
+        self.last_line = time.monotonic()
+        self._echo(f"epoch {epoch + 1}/{self.epochs}  {metrics_text(logs)}  lr {_fmt(logs.get('lr', float('nan')))}"
+                   f"  {logs.get('time_s', 0):.1f}s")
+
+    def on_features(self, epoch, step, features):
+        pass
+
+    def on_error(self, error):
+        self._clear_bar()
+
+    def on_end(self, result):
+        self._clear_bar()
+
+
+def _fail(msg, code=2):
+    click.echo(f"error: {msg}", err=True)
+    sys.exit(code)
+
+
+@click.command("train")
+@click.argument("project", type=click.Path(dir_okay=False))
+@click.option("--epochs", type=int, default=None, help="number of epochs (default: the project's setting)")
+@click.option("--batch-size", type=int, default=None, help="samples per batch (default: the project's setting)")
+@click.option("--device", default=None, help="auto (a GPU where there is one), cpu, gpu or gpu:N")
+@click.option("--mixed-precision", is_flag=True, default=None, help="float16 compute on a GPU (ignored on the CPU)")
+@click.option("--seed", type=int, default=None, help="random seed (default: the project's setting)")
+@click.option("--keep-weights", is_flag=True, help="start from the weights saved with the project instead of fresh ones")
+@click.option("--tensorboard", "tensorboard", type=click.Path(file_okay=False), default=None,
+              help="also write TensorBoard logs to this folder")
+@click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
+              help="export the trained model: MODEL.h5, MODEL.keras or MODEL.py")
+@click.option("--no-save", is_flag=True, help="do not save the trained weights beside the project")
+def train(project, epochs, batch_size, device, mixed_precision, seed, keep_weights, tensorboard, out, no_save):
+    """Train PROJECT's network on its dataset; save the weights beside it (PROJECT.weights.h5)."""
+    from pathlib import Path
+    from .project import load_project, weights_path_for, write_weights_file
+    if out is not None and Path(out).suffix.lower() not in (".h5", ".keras", ".py"):
+        _fail(f"--out {out}: unknown export format {Path(out).suffix or '(no extension)'!r}; use .h5, .keras or .py")
+    from .tfload import import_keras
+    import_keras()
+    try:
+        p = load_project(project)
+    except ProjectError as e:
+        _fail(str(e))
+    from .training import TrainConfig, run
+    try:
+        cfg = TrainConfig.from_project(p, epochs=epochs, batch_size=batch_size, device=device,
+                                       mixed_precision=mixed_precision, seed=seed, keep_weights=keep_weights or None,
+                                       tensorboard_dir=tensorboard, report_interval=0.1)
+    except SettingsError as e:
+        _fail(_flagged(str(e)))
+    state = CliState(cfg.epochs)
+
+    # Ctrl+C: stop at the end of the current batch, keep the weights; a second Ctrl+C quits at once
+    previous = None
+    interrupted = {"n": 0}
+
+    def on_sigint(signum, frame):
+        interrupted["n"] += 1
+        if interrupted["n"] > 1:
+            raise KeyboardInterrupt
+        state.request_stop()
+        state._clear_bar()
+        click.echo("stopping at the end of this batch (Ctrl+C again to quit at once)…", err=True)
+
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        result = run(p, config=cfg, state=state)
+    except BuildError as e:
+        click.echo(f"error: cannot train {project}: {e}", err=True)
+        sys.exit(1)
+    except (DataError, SettingsError) as e:
+        _fail(_flagged(str(e)))
+    except LayerwiseError as e:
+        _fail(str(e))
+    except KeyboardInterrupt:
+        click.echo("interrupted: nothing saved", err=True)
+        sys.exit(130)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+
+    if result.error is not None:
+        err = result.error
+        click.echo(f"error: {err}", err=True)
+        click.echo("the project's saved weights are unchanged", err=True)
+        sys.exit(2 if err.kind == "data" else 1)
+
+    if result.stopped:
+        ep, st = result.stopped_at or (result.epochs_done, -1)
+        where = f"epoch {ep + 1}, batch {st + 1}" if st is not None and st >= 0 else f"epoch {ep + 1}"
+        click.echo(f"stopped at {where}: the weights trained so far are kept", err=True)
+    if result.test_metrics:
+        click.echo(f"test: {metrics_text(result.test_metrics)}")
+    if not no_save:
+        wp = weights_path_for(p.path)
+        try:
+            write_weights_file(p.graph, wp)   # the sidecar only: the project file itself is left as it is
+        except OSError as e:
+            _fail(f"{wp}: cannot write the trained weights ({e.strerror or e})")
+        click.echo(f"saved trained weights to {wp}")
+    if out is not None:
+        from .export import export
+        try:
+            path = export(p, out, build=result.build)
+        except LayerwiseError as e:
+            _fail(str(e))
+        except OSError as e:
+            _fail(f"{out}: cannot write ({e.strerror or e})")
+        click.echo(f"wrote {path}")
+    click.echo(f"trained {result.epochs_done} epoch(s) in {_duration(result.seconds)} on {result.device}")
+    if result.stopped:
+        sys.exit(130)
+
+
+def _flagged(msg):
+    """Name the command-line option where the message is about one."""
+    for setting, flag in (("epochs ", "--epochs"), ("batch size ", "--batch-size"), ("device ", "--device"),
+                          ("seed ", "--seed")):
+        if msg.startswith(setting):
+            return f"{flag}: {msg}"
+    return msg
