@@ -48,6 +48,7 @@ def build_model(project_or_graph, regularization=None, *, with_weights=True, nam
     nodes = graph.nodes
     feeds_output = {e.src for e in graph.edges if nodes[e.dst].type == "Output"}
     res = BuildResult(model=None, info=info, revision=graph.revision)
+    made = {}
     for k in info.order:
         n = nodes[k]
         if n.type == "Input":
@@ -58,7 +59,11 @@ def build_model(project_or_graph, regularization=None, *, with_weights=True, nam
             t = res.tensors[src]
             res.outputs.append(k)
         else:
-            layer = make_layer(n, regularization)
+            # a layer called more than once (imported shared layer): the node names its owner in "shares"
+            owner = nodes.get(n.settings.get("shares")) or n
+            layer = made.get(owner.id)
+            if layer is None:
+                layer = made[owner.id] = make_layer(owner, regularization)
             xs = [res.tensors[s] for s in graph.inputs_of(k)]
             t = call_layer(n, layer, xs)
             res.layers[k] = layer
@@ -68,6 +73,9 @@ def build_model(project_or_graph, regularization=None, *, with_weights=True, nam
                 res.layers[k + ":dropout"] = drop
                 t = drop(t)
         res.tensors[k] = t
+    position = {k: i for i, k in enumerate(nodes)}  # model inputs/outputs follow the graph's node order
+    res.inputs.sort(key=position.get)
+    res.outputs.sort(key=position.get)
     ins = [res.tensors[k] for k in res.inputs]
     outs = [res.tensors[k] for k in res.outputs]
     model = keras.Model(ins if len(ins) > 1 else ins[0], outs if len(outs) > 1 else outs[0],

@@ -171,7 +171,7 @@ class Inference:
                 elif n.type == "Output":
                     info.shape = in_shapes[0] if in_shapes else None
                 else:
-                    key = (n.type, _freeze(n.params), n.settings.get("trainable", True), tuple(in_shapes))
+                    key = node_key(n, in_shapes)
                     hit = self._memo.get(key)
                     if hit is not None:
                         self._memo.move_to_end(key)
@@ -201,6 +201,8 @@ class Inference:
                             self._memo.popitem(last=False)
                     if err:
                         msgs = msgs + [err]
+                    if n.settings.get("shares") in nodes:  # a second call of a shared layer: weights counted once
+                        info.trainable = info.non_trainable = 0
                 if msgs:
                     info.error = "; ".join(msgs)
                     for m in msgs:
@@ -208,6 +210,23 @@ class Inference:
                 res.nodes[k] = info
         res.recomputed = recomputed
         return res
+
+    def prime(self, graph, known):
+        """Seed the memo with shapes and weight counts already known, so the next ``run`` need not rebuild
+        those layers (model import knows them from the loaded Keras model).
+        ``known``: {node_id: (output shape with batch axis, trainable count, non-trainable count)}."""
+        ins = {}
+        for e in graph.edges:
+            ins.setdefault(e.dst, []).append(e)
+        for k, (shape, trainable, non_trainable) in known.items():
+            n = graph.nodes.get(k)
+            if n is None or n.type in ("Input", "Output") or n.settings.get("shares") in graph.nodes:
+                continue
+            srcs = sorted(ins.get(k, ()), key=lambda e: e.port)
+            if any(e.src not in known for e in srcs):
+                continue
+            self._memo[node_key(n, [tuple(known[e.src][0]) for e in srcs])] = (
+                tuple(shape), int(trainable), int(non_trainable), None)
 
     def _ensure_keras(self):
         if not self._ready:
@@ -231,6 +250,13 @@ def _count(weights):
             c *= int(d)
         total += c
     return total
+
+
+def node_key(n, in_shapes):
+    """What a node's inferred shape and weight counts depend on (the memo key)."""
+    key = (n.type, _freeze(n.params), n.settings.get("trainable", True), tuple(in_shapes))
+    call = n.settings.get("call")  # imported layers with their own call template
+    return key + (_freeze(call),) if call else key
 
 
 def _freeze(params):

@@ -11,6 +11,8 @@ from . import catalog
 ATTENTION = {"MultiHeadAttention", "Attention", "AdditiveAttention"}
 MERGES = {"Add", "Subtract", "Multiply", "Average", "Maximum", "Concatenate"}
 UNSAFE_CLASSES = {"Lambda", "TFSMLayer"}
+MODEL_CLASSES = ("Functional", "Sequential", "Model")
+PORT = "__port__"  # marks an input tensor in a node's call template (settings "call"), e.g. {"__port__": 0}
 
 
 def keras():
@@ -76,16 +78,22 @@ def make_layer(node, regularization=None):
     l2 = effective_l2(node, regularization)
     reg = k.regularizers.L2(l2) if l2 > 0 else None
     if t == "KerasLayer":
-        cls = layer_class(node.params.get("class_name", ""))
+        class_name = node.params.get("class_name", "")
         cfg = copy.deepcopy(node.params.get("config", {}))
         cfg["name"] = node.name
         if reg is not None and "kernel_regularizer" in cfg:
             cfg["kernel_regularizer"] = k.regularizers.serialize(reg)
-        if node.params.get("class_name") in ("Functional", "Sequential", "Model"):
-            layer = k.saving.deserialize_keras_object({"class_name": node.params["class_name"], "config": cfg,
-                                                       "module": "keras", "registered_name": None}, safe_mode=True)
+        if class_name in MODEL_CLASSES:  # a nested model (e.g. a pretrained base kept as one group node)
+            from keras.src.saving.serialization_lib import SafeModeScope
+            with SafeModeScope(node.settings.get("trusted_code") is not True):
+                layer = (k.Sequential if class_name == "Sequential" else k.Model).from_config(cfg)
+        elif node.settings.get("trusted_code") is True and (class_name in UNSAFE_CLASSES or node.params.get("module")):
+            # imported with --trust: Lambda layers and custom classes, deserialized outside safe mode
+            layer = k.saving.deserialize_keras_object(
+                {"class_name": class_name, "config": cfg, "module": node.params.get("module") or "keras.layers",
+                 "registered_name": node.params.get("registered_name")}, safe_mode=False)
         else:
-            layer = cls.from_config(cfg)
+            layer = layer_class(class_name).from_config(cfg)
     elif t == "Bidirectional":
         p = node.params
         extra = {"kernel_regularizer": reg} if reg is not None else {}
@@ -107,6 +115,11 @@ def make_layer(node, regularization=None):
 def call_layer(node, layer, inputs):
     """Call ``layer`` on the node's input tensors, following the layer type's calling convention."""
     t = node.type
+    template = node.settings.get("call")
+    if template:  # imported layers called in another way: {"args": [...], "kwargs": {...}} with port markers
+        args = fill_call(template.get("args", []), inputs)
+        kwargs = fill_call(template.get("kwargs", {}), inputs)
+        return layer(*args, **kwargs)
     if t == "MultiHeadAttention":
         if len(inputs) == 1:
             return layer(inputs[0], inputs[0])
@@ -120,6 +133,17 @@ def call_layer(node, layer, inputs):
     if t == "KerasLayer" and len(inputs) > 1:
         return layer(list(inputs))
     return layer(inputs[0])
+
+
+def fill_call(template, inputs):
+    """A call template with its port markers replaced by the input tensors."""
+    if isinstance(template, dict):
+        if set(template) == {PORT}:
+            return inputs[template[PORT]]
+        return {key: fill_call(v, inputs) for key, v in template.items()}
+    if isinstance(template, (list, tuple)):
+        return [fill_call(v, inputs) for v in template]
+    return template
 
 
 def plain_error(exc, node=None):
