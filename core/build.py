@@ -87,11 +87,20 @@ def build_model(project_or_graph, regularization=None, *, with_weights=True, nam
             if n is None or n.weights is None:
                 continue
             try:
-                layer.set_weights(n.weights)
+                set_layer_weights(layer, n.weights)
             except Exception as e:
                 res.warnings.append(f"node {n.label()}: saved weights do not fit the layer any more ({e}); "
                                     f"it starts from fresh weights")
     return res
+
+
+def set_layer_weights(layer, weights):
+    """``layer.set_weights`` plus what adapted preprocessing layers need: a ``Normalization`` layer only uses
+    loaded mean/variance after ``finalize_state()`` (Keras calls it when loading a model file, not on set_weights)."""
+    layer.set_weights(weights)
+    finalize = getattr(layer, "finalize_state", None)
+    if callable(finalize):
+        finalize()
 
 
 def collect_weights(graph, build: BuildResult):
