@@ -520,7 +520,7 @@ def _adapt_normalization(keras, build, graph, train, batch_size):
 
 def _build_fresh(project, keep_weights):
     """Build with fresh weights; frozen nodes (and every node with keep_weights) keep the weights they carry."""
-    from .build import build_model
+    from .build import build_model, set_layer_weights
     build = build_model(project, with_weights=False)
     for k, layer in build.layers.items():
         n = project.graph.nodes.get(k)
@@ -529,11 +529,23 @@ def _build_fresh(project, keep_weights):
         if not (keep_weights or n.settings.get("trainable") is False):
             continue
         try:
-            layer.set_weights(n.weights)
+            set_layer_weights(layer, n.weights)
         except Exception as e:
             build.warnings.append(f"node {n.label()}: saved weights do not fit the layer any more ({_plain(e)}); "
                                   f"it starts from fresh weights")
     return build
+
+
+def _tensorboard_dir(project, cfg):
+    """The TensorBoard folder (relative paths are relative to the project's folder)."""
+    import importlib.util
+    if importlib.util.find_spec("tensorboard") is None:
+        raise SettingsError("TensorBoard logging needs the tensorboard package, which is not installed "
+                            "(pip install tensorboard), or leave the TensorBoard folder empty")
+    path = cfg.tensorboard_dir
+    if getattr(project, "path", None) is not None and hasattr(project, "resolve"):
+        path = project.resolve(path)
+    return path
 
 
 def _training_error(exc, tf):
@@ -563,6 +575,9 @@ def run(project, data=None, config: TrainConfig | None = None, state: TrainState
     cfg.validate()
     graph = project.graph
     warnings = []
+
+    if cfg.tensorboard_dir:
+        _tensorboard_dir(project, cfg)   # checks that TensorBoard is installed, before anything starts
 
     with _RUN_LOCK:
         tf_device, device_name, kind = pick_device(cfg.device)
@@ -627,7 +642,7 @@ def run(project, data=None, config: TrainConfig | None = None, state: TrainState
                         plateau.monitor = "loss"
                     callbacks.append(plateau)
                 if cfg.tensorboard_dir:
-                    callbacks.append(keras.callbacks.TensorBoard(log_dir=str(cfg.tensorboard_dir),
+                    callbacks.append(keras.callbacks.TensorBoard(log_dir=str(_tensorboard_dir(project, cfg)),
                                                                  update_freq="epoch", write_graph=False))
 
                 feats = None
@@ -640,7 +655,6 @@ def run(project, data=None, config: TrainConfig | None = None, state: TrainState
                     if feature_x is not None:
                         feats = _features_fn(keras, build, graph, cfg.feature_nodes)
                         feature_x = [tf.constant(a) for a in feature_x]
-                        feature_x = feature_x[0] if len(feature_x) == 1 else feature_x
 
                 engine = _Engine(keras, model, cfg, state, steps or 1, n_train, feature_x, feats)
                 engine_cb = _make_engine_callback(keras, engine)
