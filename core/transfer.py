@@ -195,6 +195,8 @@ def classify(class_name, module=None, registered_name=None):
         return "unsafe"
     if module and (module.startswith("keras.src.ops") or module.startswith("keras.ops")):
         return "op"
+    if not module and _is_op_class(class_name):  # legacy .h5 configs name no module
+        return "op"
     if module and not (module == "keras" or module.startswith("keras.")):
         return "custom"
     if registered_name and registered_name != class_name:
@@ -206,14 +208,33 @@ def classify(class_name, module=None, registered_name=None):
     return "custom"
 
 
+def _is_op_class(name):
+    import importlib
+    from keras.src.ops.operation import Operation
+    import keras
+    if isinstance(getattr(keras.layers, name, None), type):
+        return False
+    for mod in ("numpy", "nn", "math", "core", "image", "linalg"):
+        try:
+            cls = getattr(importlib.import_module(f"keras.src.ops.{mod}"), name, None)
+        except ImportError:
+            continue
+        if isinstance(cls, type) and issubclass(cls, Operation):
+            return True
+    return False
+
+
+def op_message(where, name, cls):
+    return (f"{where}: '{name}' is a keras.ops operation ({cls}) used as a step of the network, not a layer; "
+            f"Layerwise graphs hold layers only (wrap it in a layer and save the model again)")
+
+
 def check_safety(mf: ModelFile, trust=False):
-    """Refuse Lambda layers and custom classes (unless trusted) and keras.ops operations (always)."""
+    """Refuse Lambda layers and custom classes unless trusted. (Built-in keras.ops operations are safe to load;
+    the conversion refuses those that are more than the masks Keras computes by itself.)"""
     for path, cls, module, reg in scan_layers(mf.config):
         kind = classify(cls, module, reg)
-        if kind == "op":
-            raise ModelFileError(f"{mf.path.name}: '{path}' is a keras.ops operation ({cls}), not a layer; "
-                                 f"Layerwise graphs hold layers only (wrap it in a layer and save the model again)")
-        if trust:
+        if trust or kind == "op":
             continue
         if kind == "unsafe":
             raise ModelFileError(f"{mf.path.name}: layer '{path}' is a {cls} layer, which runs Python code stored "
@@ -291,9 +312,21 @@ def default_call(type_name, n):
     return {"args": [port(0)], "kwargs": {}}
 
 
-def _parse_call(inbound, where):
-    """(template, refs) of one serialized call: refs are (layer, node_index, tensor_index, shape)."""
+def _parse_call(inbound, where, op_names=()):
+    """(template, refs) of one serialized call: refs are (layer, node_index, tensor_index, shape).
+
+    Masks that Keras passed on by itself (``mask=`` / ``<arg>_mask=`` computed by keras.ops from an Embedding's
+    or Masking layer's output) are left out: the rebuilt model passes them on the same way. So is
+    ``training=False`` (what a functional model records by default; fit/predict override it anyway)."""
     refs = []
+
+    def implicit_mask(v):
+        if v is None:
+            return True
+        if isinstance(v, (list, tuple)):
+            return all(implicit_mask(x) for x in v)
+        return (isinstance(v, dict) and v.get("class_name") == "__keras_tensor__"
+                and (v.get("config", {}).get("keras_history") or [None])[0] in op_names)
 
     def walk(v):
         if isinstance(v, dict):
@@ -314,9 +347,10 @@ def _parse_call(inbound, where):
         args, kwargs = inbound.get("args", []), inbound.get("kwargs", {})
     else:  # very old list form [[layer, node, tensor, kwargs], ...]
         raise ModelFileError(f"{where}: unsupported (pre-Keras 3) connection format")
-    tpl = {"args": walk(list(args)), "kwargs": walk(dict(kwargs))}
-    if "mask" in tpl["kwargs"] and tpl["kwargs"]["mask"] is None:
-        del tpl["kwargs"]["mask"]
+    kwargs = {k: v for k, v in dict(kwargs).items()
+              if not ((k == "mask" or k.endswith("_mask")) and implicit_mask(v))
+              and not (k == "training" and v in (False, None))}
+    tpl = {"args": walk(list(args)), "kwargs": walk(kwargs)}
     return tpl, refs
 
 
@@ -415,11 +449,17 @@ def convert_model(model, graph, *, trust=False, where="model", settings_for=None
     node_of = {}    # (layer name, call index) -> node id
     shape_of = {}   # (layer name, call index) -> output shape (batch axis None)
     calls = {}      # layer name -> [(template, refs)]
+    op_names = {e.get("name") or e["config"].get("name") for e in entries
+                if classify(e["class_name"], e.get("module"), e.get("registered_name")) == "op"}
     for e in entries:
         lname = e.get("name") or e["config"].get("name")
         calls[lname] = []
         for ib in e.get("inbound_nodes", []):
-            tpl, refs = _parse_call(ib, f"layer '{lname}'")
+            tpl, refs = _parse_call(ib, f"layer '{lname}'", op_names)
+            if lname not in op_names:
+                for src, *_ in refs:
+                    if src in op_names:
+                        raise ModelFileError(op_message(where, src, by_name[src]["class_name"]))
             calls[lname].append((tpl, refs))
             for src, idx, tix, shape in refs:
                 if tix != 0 or (src in live and _several_outputs(live[src], idx)):
@@ -459,7 +499,7 @@ def convert_model(model, graph, *, trust=False, where="model", settings_for=None
             continue
         kind = classify(cls, e.get("module"), e.get("registered_name"))
         if kind == "op":
-            raise ModelFileError(f"{where}: '{lname}' is a keras.ops operation ({cls}), not a layer")
+            continue  # only computes masks that the rebuilt model computes again by itself
         if kind in ("unsafe", "custom") and not trust:
             raise ModelFileError(f"{where}: layer '{lname}' ({cls}) is not a built-in Keras layer; "
                                  f"import it only with trust")
@@ -513,6 +553,8 @@ def convert_model(model, graph, *, trust=False, where="model", settings_for=None
                     raise ModelFileError(f"{where}: layer '{lname}' uses '{src}' before it is defined")
                 graph.connect(node_of[(src, idx)], n.id, j)
     for src, idx, _ in out_triples:
+        if src in op_names:
+            raise ModelFileError(op_message(where, src, by_name[src]["class_name"]))
         conv.outputs.append(node_of[(src, idx)])
     conv.known = {k: v for k, v in conv.known.items() if v[0] is not None}
     del keras
