@@ -407,8 +407,9 @@ def arrays_for_model(dataset: Dataset, split: Split, graph, info=None):
         dt = n.params.get("dtype", "float32")
         if dt.startswith("int") and a.dtype.kind == "f":
             a = a.astype(dt)
-        elif dt == "float32" and a.dtype != np.float32:
+        elif a.dtype.kind == "b":
             a = a.astype(np.float32)
+        # uint8 images and int token ids go as they are: Keras casts each batch to the Input's dtype
         xs.append(a)
     ys = [_target_for(split.y[i], dataset.tasks[i], dataset.num_classes[i],
                       n.params.get("loss", "sparse_categorical_crossentropy"), shp)
@@ -601,17 +602,628 @@ def _load_generated(spec, base_dir):
     return _finish(name, spec, xs, ys, in_names, out_names, tasks, class_names, desc)
 
 
+# -- files: common ------------------------------------------------------------------------------------------------
+def _resolve(spec, base_dir, what):
+    p = spec.get("path")
+    if not p or not isinstance(p, (str, Path)):
+        raise DataError(f"data setting 'path' is missing: which {what} to read")
+    path = Path(p).expanduser()
+    if not path.is_absolute() and base_dir is not None:
+        path = base_dir / path
+    if not path.exists():
+        raise DataError(f"{path}: no such {'folder' if what == 'image folder' else 'file'}")
+    return path
+
+
+TASK_WORDS = ("classification", "multiclass", "binary", "regression")
+MAX_AUTO_CLASSES = 20      # an integer-valued numeric target with at most this many values is taken as classes
+
+
+def _task_hint(spec, target, i):
+    t = spec.get("task")
+    if isinstance(t, dict):
+        t = t.get(target)
+    elif isinstance(t, (list, tuple)):
+        t = t[i] if i < len(t) else None
+    if t is not None and t not in TASK_WORDS:
+        raise DataError(f"data setting 'task' is {t!r}; expected one of {', '.join(TASK_WORDS)}")
+    return t
+
+
+def _num_key(v):
+    return float(v)
+
+
+def _encode_target(values, where, hint, numeric=None):
+    """(y, task, class_names) for one target. ``values`` is a 1-D numpy array (numbers or strings).
+
+    Strings → classes (sorted). Numbers → regression, unless ``hint`` says classification or the values are
+    whole numbers with at most MAX_AUTO_CLASSES distinct values. Classes are mapped to 0..K-1 in sorted order
+    and ``class_names[k]`` is the original value as text."""
+    values = np.asarray(values)
+    if numeric is None:
+        numeric = values.dtype.kind in "biuf"
+    if hint == "regression":
+        if not numeric:
+            raise DataError(f"{where} holds text, so it cannot be a regression target")
+        return values.astype(np.float32), "regression", None
+    if numeric and hint is None:
+        v = values.astype(np.float64)
+        whole = np.all(np.isfinite(v)) and np.all(v == np.round(v))
+        if values.dtype.kind == "b":
+            whole = True
+        if not whole or len(np.unique(v)) > MAX_AUTO_CLASSES:
+            return values.astype(np.float32), "regression", None
+    if numeric:
+        if values.dtype.kind == "b":
+            uniq = [False, True] if len(np.unique(values)) == 2 else list(np.unique(values))
+            names = [str(bool(u)) for u in uniq]
+            y = np.searchsorted(np.asarray(uniq), values).astype(np.int32)
+        else:
+            v = values.astype(np.float64)
+            uniq = np.unique(v)
+            names = [str(int(u)) if u == int(u) else repr(float(u)) for u in uniq]
+            y = np.searchsorted(uniq, v).astype(np.int32)
+    else:
+        strs = np.asarray([str(a) for a in values])
+        uniq = np.unique(strs)
+        names = [str(u) for u in uniq]
+        y = np.searchsorted(uniq, strs).astype(np.int32)
+    if len(names) < 2:
+        raise DataError(f"{where} has a single value ({names[0]!r} in every row): a classifier needs at least two classes")
+    if hint == "binary" and len(names) != 2:
+        raise DataError(f"{where} has {len(names)} classes, not 2, but the data setting 'task' says binary")
+    return y, ("binary" if len(names) == 2 else "multiclass"), names
+
+
+# -- CSV -----------------------------------------------------------------------------------------------------------
+def _parse_number(text):
+    try:
+        v = float(text)
+    except ValueError:
+        return None
+    return v
+
+
 def _load_csv(spec, base_dir):
-    raise DataError("CSV datasets are not available yet")
+    import csv
+    path = _resolve(spec, base_dir, "CSV file")
+    if path.is_dir():
+        raise DataError(f"{path} is a folder, not a CSV file")
+    try:
+        raw = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise DataError(f"{path.name}: not a text file in UTF-8 (byte {e.start} cannot be read)") from None
+    except OSError as e:
+        raise DataError(f"{path}: cannot be read ({e.strerror or e})") from None
+    if not raw.strip():
+        raise DataError(f"{path.name} is empty: a CSV file needs a header row and data rows")
+    delim = spec.get("delimiter")
+    if not delim:
+        try:
+            delim = csv.Sniffer().sniff(raw[:8192], delimiters=",;\t|").delimiter
+        except csv.Error:
+            delim = ","
+    reader = csv.reader(raw.splitlines(), delimiter=delim)
+    rows, lines = [], []
+    for row in reader:
+        if not row or all(not c.strip() for c in row):
+            continue
+        rows.append([c.strip() for c in row])
+        lines.append(reader.line_num)
+    if spec.get("header", True):
+        header, rows, lines = rows[0], rows[1:], lines[1:]
+        header = [h or f"column_{i + 1}" for i, h in enumerate(header)]
+        dup = sorted({h for h in header if header.count(h) > 1})
+        if dup:
+            raise DataError(f"{path.name}: the header names column(s) {', '.join(repr(d) for d in dup)} more than once")
+    else:
+        header = [f"column_{i + 1}" for i in range(len(rows[0]))]
+    if not rows:
+        raise DataError(f"{path.name} has a header ({', '.join(header)}) but no data rows")
+    for row, line in zip(rows, lines):
+        if len(row) != len(header):
+            raise DataError(f"{path.name} line {line} has {len(row)} values, the header has {len(header)} columns")
+    cols = {h: [r[i] for r in rows] for i, h in enumerate(header)}
+    found = ", ".join(header)
+
+    targets = spec.get("target", header[-1])
+    targets = [targets] if isinstance(targets, (str, int)) else list(targets or [])
+    targets = [header[t] if isinstance(t, int) and -len(header) <= t < len(header) else t for t in targets]
+    if not targets:
+        raise DataError(f"data setting 'target' is empty: name the column(s) to predict ({path.name} has {found})")
+    for t in targets:
+        if t not in cols:
+            raise DataError(f"{path.name} has no column {t!r} (the target); columns found: {found}")
+
+    def numbers(col):
+        out = np.empty(len(rows), dtype=np.float64)
+        for j, (text, line) in enumerate(zip(cols[col], lines)):
+            if text == "":
+                raise DataError(f"{path.name}: column {col!r} is empty in line {line} (row {j + 1}); fill in a "
+                                f"number or remove the row")
+            v = _parse_number(text)
+            if v is None:
+                raise DataError(f"{path.name}: column {col!r} has text {text!r} in line {line} (row {j + 1}); "
+                                f"it must hold numbers")
+            out[j] = v
+        if not np.all(np.isfinite(out)):
+            j = int(np.flatnonzero(~np.isfinite(out))[0])
+            raise DataError(f"{path.name}: column {col!r} has {cols[col][j]!r} in line {lines[j]} (row {j + 1}); "
+                            f"values must be finite numbers")
+        return out
+
+    def looks_numeric(col):
+        vals = [v for v in cols[col] if v != ""]
+        ok = sum(_parse_number(v) is not None for v in vals)
+        return bool(vals) and ok * 2 >= len(vals)
+
+    features = spec.get("features")
+    skipped = []
+    if features:
+        features = [features] if isinstance(features, str) else list(features)
+        for f in features:
+            if f not in cols:
+                raise DataError(f"{path.name} has no column {f!r} (a feature); columns found: {found}")
+            if f in targets:
+                raise DataError(f"column {f!r} of {path.name} is both a feature and the target")
+    else:
+        features = []
+        for h in header:
+            if h in targets:
+                continue
+            (features if looks_numeric(h) else skipped).append(h)
+        if not features:
+            raise DataError(f"{path.name} has no numeric feature columns besides the target "
+                            f"({', '.join(targets)})" + (f"; text columns: {', '.join(skipped)}" if skipped else ""))
+    x = np.stack([numbers(f) for f in features], axis=1).astype(np.float32)
+
+    ys, tasks, class_names = [], [], []
+    for i, t in enumerate(targets):
+        hint = _task_hint(spec, t, i)
+        where = f"{path.name}: target column {t!r}"
+        for j, (text, line) in enumerate(zip(cols[t], lines)):
+            if text == "":
+                raise DataError(f"{where} is empty in line {line} (row {j + 1})")
+        numeric = all(_parse_number(v) is not None for v in cols[t])
+        if hint == "regression" and not numeric:
+            numbers(t)      # names the first row with text
+        vals = numbers(t) if numeric else np.asarray(cols[t])
+        y, task, names = _encode_target(vals, where, hint, numeric)
+        ys.append(y)
+        tasks.append(task)
+        class_names.append(names)
+    desc = (f"{path.name}: {len(rows)} rows, {len(features)} numeric feature(s); target(s) "
+            + ", ".join(f"{t} ({task}{', ' + str(len(c)) + ' classes' if c else ''})"
+                        for t, task, c in zip(targets, tasks, class_names)))
+    if skipped:
+        desc += f"; text columns left out: {', '.join(skipped)}"
+    return _finish(path.stem, spec, [x], ys, ["features"], targets, tasks, class_names, desc,
+                   feature_names=features)
 
 
+# -- NPZ -----------------------------------------------------------------------------------------------------------
 def _load_npz(spec, base_dir):
-    raise DataError("NPZ datasets are not available yet")
+    import zipfile
+    path = _resolve(spec, base_dir, "NPZ file")
+    try:
+        npz = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
+        raise DataError(f"{path.name} is not a readable .npz file ({e})") from None
+    if not hasattr(npz, "files"):
+        raise DataError(f"{path.name} holds a single array, not named arrays: save it with numpy.savez(path, x=..., y=...)")
+    with npz:
+        present = list(npz.files)
+        xs_names = spec.get("x", "x")
+        ys_names = spec.get("y", "y")
+        xs_names = [xs_names] if isinstance(xs_names, str) else list(xs_names)
+        ys_names = [ys_names] if isinstance(ys_names, str) else list(ys_names)
+        if not xs_names or not ys_names:
+            raise DataError(f"data settings 'x' and 'y' must name arrays of {path.name}; arrays found: "
+                            f"{', '.join(present) or 'none'}")
+        arrays = {}
+        for role, names in (("x", xs_names), ("y", ys_names)):
+            for a in names:
+                if a not in present:
+                    raise DataError(f"{path.name} has no array {a!r} (data setting '{role}'); arrays found: "
+                                    f"{', '.join(present) or 'none'}")
+                try:
+                    arrays[a] = npz[a]
+                except ValueError as e:
+                    raise DataError(f"{path.name}: array {a!r} cannot be read without pickle ({e}); store numbers "
+                                    f"or strings") from None
+    lengths = {a: (len(v) if v.ndim else 0) for a, v in arrays.items()}
+    if len(set(lengths.values())) != 1:
+        raise DataError(f"{path.name}: arrays have different numbers of samples: "
+                        + ", ".join(f"{a} {n}" for a, n in lengths.items()))
+    n = next(iter(lengths.values()))
+    if n < 2:
+        raise DataError(f"{path.name}: array {xs_names[0]!r} has {n} sample(s); a dataset needs at least 2")
+    xs = []
+    for a in xs_names:
+        v = arrays[a]
+        if v.dtype.kind not in "biuf":
+            raise DataError(f"{path.name}: array {a!r} holds {v.dtype} values; inputs must be numbers")
+        if v.ndim == 1:
+            v = v[:, None]
+        # signed integers stay integers (token ids for an Embedding); bytes (uint8 images), bools, floats → float32
+        xs.append(v.astype(np.int32) if v.dtype.kind == "i" else v.astype(np.float32))
+    ys, tasks, class_names = [], [], []
+    given_names = spec.get("class_names")
+    for i, a in enumerate(ys_names):
+        v = arrays[a]
+        hint = _task_hint(spec, a, i)
+        where = f"{path.name}: array {a!r}"
+        if v.ndim == 2 and v.shape[1] > 1 and v.dtype.kind in "biuf" and hint != "regression" and \
+                np.all((v == 0) | (v == 1)) and np.all(v.sum(axis=1) == 1):
+            v = v.argmax(axis=1)          # one-hot rows → class ids
+            names_k = v.max() + 1
+            y, task, names = v.astype(np.int32), ("binary" if names_k == 2 else "multiclass"), \
+                [str(k) for k in range(arrays[a].shape[1])]
+        elif v.ndim == 1 or (v.ndim == 2 and v.shape[1] == 1 and hint not in (None, "regression")) or \
+                (v.ndim == 2 and v.shape[1] == 1 and v.dtype.kind in "biuU"):
+            flat = v.reshape(len(v))
+            if flat.dtype.kind not in "biufUS":
+                raise DataError(f"{where} holds {flat.dtype} values; targets must be numbers or text")
+            if flat.dtype.kind == "S":
+                flat = flat.astype(str)
+            if flat.dtype.kind in "iu" and hint is None:
+                hint = "classification" if len(np.unique(flat)) <= 1000 else None
+            y, task, names = _encode_target(flat, where, hint)
+            if task != "regression" and flat.dtype.kind in "iu":
+                uniq = np.unique(flat)
+                if uniq[0] == 0 and uniq[-1] < 2 * len(uniq) + 10:     # label ids from 0: keep them as they are
+                    k = int(uniq[-1]) + 1
+                    y = flat.astype(np.int32)
+                    names = [str(j) for j in range(k)]
+                    task = "binary" if k == 2 else "multiclass"
+        else:
+            if v.dtype.kind not in "biuf":
+                raise DataError(f"{where} holds {v.dtype} values; targets must be numbers")
+            if hint not in (None, "regression"):
+                raise DataError(f"{where} has shape {v.shape}; class labels must be one per sample (N,) or one-hot")
+            y, task, names = v.astype(np.float32), "regression", None
+        if given_names is not None and names is not None:
+            gn = given_names[i] if given_names and isinstance(given_names[0], (list, tuple)) else given_names
+            if gn is not None:
+                if len(gn) != len(names):
+                    raise DataError(f"data setting 'class_names' has {len(gn)} names but {where} has "
+                                    f"{len(names)} classes")
+                names = [str(c) for c in gn]
+        ys.append(y)
+        tasks.append(task)
+        class_names.append(names)
+    desc = (f"{path.name}: {n} samples; inputs " + ", ".join(f"{a} {_shape_str(x.shape[1:])}" for a, x in zip(xs_names, xs))
+            + "; targets " + ", ".join(f"{a} ({t})" for a, t in zip(ys_names, tasks)))
+    return _finish(path.stem, spec, xs, ys, xs_names, ys_names, tasks, class_names, desc)
+
+
+# -- image folder --------------------------------------------------------------------------------------------------
+IMAGE_EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")     # what Keras' image_dataset_from_directory reads
+COLOR_CHANNELS = {"grayscale": 1, "rgb": 3, "rgba": 4}
+
+
+def _count_images(folder):
+    import os
+    n = 0
+    for _root, _dirs, files in os.walk(folder):
+        n += sum(1 for f in files if f.lower().endswith(IMAGE_EXTENSIONS))
+    return n
 
 
 def _load_image_folder(spec, base_dir):
-    raise DataError("image folder datasets are not available yet")
+    path = _resolve(spec, base_dir, "image folder")
+    if not path.is_dir():
+        raise DataError(f"{path} is a file; an image folder holds one subfolder of images per class")
+    size = spec.get("image_size", [64, 64])
+    if isinstance(size, int):
+        size = [size, size]
+    if (not isinstance(size, (list, tuple)) or len(size) != 2
+            or not all(isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 8192 for v in size)):
+        raise DataError(f"data setting 'image_size' is {size!r}; expected [height, width] in pixels, e.g. [64, 64]")
+    color = spec.get("color_mode", "rgb")
+    if color not in COLOR_CHANNELS:
+        raise DataError(f"data setting 'color_mode' is {color!r}; expected one of {', '.join(COLOR_CHANNELS)}")
+    batch = spec.get("batch_size", 32)
+    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+        raise DataError(f"data setting 'batch_size' is {batch!r}; it must be a whole number of at least 1")
+    val_frac, test_frac = _fractions(spec, 0.2, 0.0)
+    classes = sorted(d.name for d in path.iterdir() if d.is_dir() and not d.name.startswith("."))
+    counts = {c: _count_images(path / c) for c in classes}
+    with_images = [c for c in classes if counts[c]]
+    loose = sum(1 for f in path.iterdir() if f.is_file() and f.name.lower().endswith(IMAGE_EXTENSIONS))
+    exts = "/".join(e[1:] for e in IMAGE_EXTENSIONS)
+    if not with_images:
+        hint = f" ({loose} image(s) lie directly in it: put them in one subfolder per class)" if loose else ""
+        raise DataError(f"image folder {path} has no images{hint}: expected one subfolder per class holding "
+                        f"{exts} files")
+    if len(with_images) < 2:
+        raise DataError(f"image folder {path} has only one class ({with_images[0]!r}, {counts[with_images[0]]} "
+                        f"images): a classifier needs at least two subfolders of images")
+    total = sum(counts.values())
+    n_hold = int((val_frac + test_frac) * total)
+    n_val = int(round(n_hold * val_frac / (val_frac + test_frac))) if n_hold else 0
+    n_test = n_hold - n_val
+    if total - n_hold < 1:
+        raise DataError(f"image folder {path}: the split leaves no training images ({total} images)")
+    if (val_frac > 0 and n_val == 0) or (test_frac > 0 and n_test == 0):
+        raise DataError(f"image folder {path} has only {total} images: too few for validation_split {val_frac} "
+                        f"and test_split {test_frac}")
+    from .tfload import import_keras
+    keras = import_keras()
+    import tensorflow as tf
+    common = dict(labels="inferred", label_mode="int", class_names=with_images, color_mode=color,
+                  batch_size=batch, image_size=tuple(size), seed=int(spec.get("seed", 0)), verbose=False)
+    try:
+        if n_hold:
+            train_ds, hold_ds = keras.utils.image_dataset_from_directory(
+                str(path), validation_split=n_hold / total + 1e-9, subset="both", shuffle=True, **common)
+        else:
+            train_ds, hold_ds = keras.utils.image_dataset_from_directory(str(path), shuffle=True, **common), None
+    except Exception as e:   # unreadable files, etc.
+        raise DataError(f"image folder {path} cannot be read: {e}") from None
+    val_ds = test_ds = None
+    if hold_ds is not None:
+        flat = hold_ds.unbatch()
+        if n_val:
+            val_ds = flat.take(n_val).batch(batch).prefetch(tf.data.AUTOTUNE)
+        if n_test:
+            test_ds = flat.skip(n_val).batch(batch).prefetch(tf.data.AUTOTUNE)
+    h, w = size
+    shape = (h, w, COLOR_CHANNELS[color])
+    k = len(with_images)
+    desc = (f"image folder {path.name}: {total} images in {k} classes ({', '.join(with_images)}), "
+            f"{h}×{w} {color}, pixel values 0-255, streamed in batches of {batch}")
+    return Dataset(name=path.name, train=Split(None, None, train_ds, total - n_hold),
+                   val=Split(None, None, val_ds, n_val) if val_ds is not None else None,
+                   test=Split(None, None, test_ds, n_test) if test_ds is not None else None,
+                   input_shapes=[shape], output_shapes=[()], input_names=["image"], output_names=["label"],
+                   tasks=["binary" if k == 2 else "multiclass"], class_names=[list(with_images)], num_classes=[k],
+                   description=desc, input_dtypes=["float32"])
+
+
+# -- Keras datasets (from Keras' cache) ------------------------------------------------------------------------------
+KERAS_INFO = {
+    "mnist": ("MNIST", ["mnist.npz"], [str(i) for i in range(10)],
+              "MNIST handwritten digits: 28×28 grayscale, pixel values 0-255, 60,000 training and 10,000 test images"),
+    "fashion_mnist": ("Fashion-MNIST", ["fashion-mnist/train-labels-idx1-ubyte.gz", "fashion-mnist/train-images-idx3-ubyte.gz",
+                                        "fashion-mnist/t10k-labels-idx1-ubyte.gz", "fashion-mnist/t10k-images-idx3-ubyte.gz"],
+                      ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+                       "Ankle boot"],
+                      "Fashion-MNIST clothing: 28×28 grayscale, pixel values 0-255, 60,000 training and 10,000 test images"),
+    "cifar10": ("CIFAR-10", ["cifar-10-batches-py-target/cifar-10-batches-py", "cifar-10-batches-py",
+                             "cifar-10-batches-py-target_archive", "cifar-10-batches-py.tar.gz"],
+                ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"],
+                "CIFAR-10: 32×32 colour images, pixel values 0-255, 10 classes, 50,000 training and 10,000 test images"),
+    "imdb": ("IMDB", ["imdb.npz"], ["negative", "positive"],
+             "IMDB movie reviews as word ids (1 = start, 2 = out of vocabulary, 0 = padding), positive or negative"),
+}
+DOWNLOAD_HOST = ("storage.googleapis.com", 443)
+
+
+def keras_cache_dirs() -> list:
+    """Where Keras keeps downloaded datasets, as ``keras.utils.get_file`` finds it: $KERAS_HOME/datasets, else
+    ~/.keras/datasets (Keras falls back to /tmp/.keras/datasets when the home folder cannot be written)."""
+    import os
+    home = os.environ.get("KERAS_HOME")
+    if home:
+        dirs = [Path(home).expanduser() / "datasets"]
+    else:
+        base = Path("~").expanduser()
+        dirs = [(base if os.access(base, os.W_OK) else Path("/tmp")) / ".keras" / "datasets"]
+    tmp = Path("/tmp/.keras/datasets")
+    if tmp not in dirs:
+        dirs.append(tmp)
+    return dirs
+
+
+def _find_cached(name):
+    """The first cached file/folder for a Keras dataset (fashion_mnist: the folder holding its four files)."""
+    files = KERAS_INFO[name][1]
+    for d in keras_cache_dirs():
+        if name == "fashion_mnist":
+            if all((d / f).is_file() for f in files):
+                return d / "fashion-mnist"
+            continue
+        for f in files:
+            p = d / f
+            if p.exists() and (p.is_file() or (p / "data_batch_1").is_file()):
+                return p
+    return None
+
+
+def _network_available(timeout=3.0):
+    """True when Keras' download host answers within ``timeout`` seconds (DNS included, run in a thread so a
+    stuck resolver cannot hang the caller)."""
+    import socket
+    import threading
+    ok = []
+
+    def probe():
+        try:
+            with socket.create_connection(DOWNLOAD_HOST, timeout=timeout):
+                ok.append(True)
+        except OSError:
+            pass
+    t = threading.Thread(target=probe, daemon=True)
+    t.start()
+    t.join(timeout + 0.5)
+    return bool(ok)
+
+
+def _download(name, spec):
+    """Fetch a Keras dataset into Keras' cache with keras.datasets (hash-checked), or raise DataError at once."""
+    title = KERAS_INFO[name][0]
+    where = keras_cache_dirs()[0]
+    expect = where / KERAS_INFO[name][1][0]
+    import os
+    if spec.get("download", True) is False or os.environ.get("LAYERWISE_OFFLINE"):
+        raise DataError(f"{title} is not in Keras' cache ({expect}) and downloads are switched off; copy the file "
+                        f"there from a machine with internet")
+    if not _network_available():
+        raise DataError(f"{title} is not in Keras' cache ({expect}) and cannot be downloaded: no network. Copy the "
+                        f"file there from a machine where keras.datasets.{name}.load_data() has run")
+    import socket
+    from .tfload import import_keras
+    keras = import_keras()
+    old = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(30)
+    try:
+        getattr(keras.datasets, name).load_data()
+    except Exception as e:
+        raise DataError(f"{title} is not in Keras' cache ({expect}) and the download failed: {e}") from None
+    finally:
+        socket.setdefaulttimeout(old)
+
+
+class _NumpyOnlyUnpickler:
+    """pickle.Unpickler that only rebuilds numpy arrays (and plain containers); anything else is refused."""
+    ALLOWED = {("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "_reconstruct"),
+               ("numpy._core.multiarray", "_reconstruct"), ("numpy.core.multiarray", "scalar"),
+               ("numpy._core.multiarray", "scalar")}
+
+    @classmethod
+    def load(cls, f, **kw):
+        import pickle
+
+        class U(pickle.Unpickler):
+            def find_class(self, module, name):
+                if (module, name) in cls.ALLOWED:
+                    return super().find_class(module, name)
+                raise pickle.UnpicklingError(f"refusing to load {module}.{name} from a dataset file")
+        return U(f, **kw).load()
+
+
+def _read_npz_objects(path):
+    """Read every array of an .npz, object arrays (ragged lists, as in imdb.npz) through the numpy-only unpickler."""
+    import zipfile
+    out = {}
+    with zipfile.ZipFile(path) as z:
+        for member in z.namelist():
+            if not member.endswith(".npy"):
+                continue
+            with z.open(member) as f:
+                version = np.lib.format.read_magic(f)
+                shape, fortran, dtype = (np.lib.format.read_array_header_1_0(f) if version[0] == 1
+                                         else np.lib.format.read_array_header_2_0(f))
+                if dtype.hasobject:
+                    arr = _NumpyOnlyUnpickler.load(f)
+                else:
+                    data = f.read()
+                    arr = np.frombuffer(data, dtype=dtype, count=int(np.prod(shape)) if shape else 1)
+                    arr = arr.reshape(shape, order="F" if fortran else "C")
+            out[member[:-4]] = arr
+    return out
+
+
+def _read_keras(name, found):
+    """((x_train, y_train), (x_test, y_test)) from the cached file(s), in Keras' own layout."""
+    import gzip
+    import pickle
+    import tarfile
+    if name == "mnist":
+        with np.load(found, allow_pickle=False) as f:
+            return (f["x_train"], f["y_train"]), (f["x_test"], f["y_test"])
+    if name == "fashion_mnist":
+        def idx(fname, offset):
+            with gzip.open(found / fname, "rb") as f:
+                return np.frombuffer(f.read(), np.uint8, offset=offset)
+        ytr, xtr = idx("train-labels-idx1-ubyte.gz", 8), idx("train-images-idx3-ubyte.gz", 16)
+        yte, xte = idx("t10k-labels-idx1-ubyte.gz", 8), idx("t10k-images-idx3-ubyte.gz", 16)
+        return (xtr.reshape(len(ytr), 28, 28), ytr), (xte.reshape(len(yte), 28, 28), yte)
+    if name == "cifar10":
+        def batch(raw):
+            d = _NumpyOnlyUnpickler.load(raw, encoding="bytes")
+            d = {(k.decode() if isinstance(k, bytes) else k): v for k, v in d.items()}
+            x = np.asarray(d["data"], dtype=np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
+            return x, np.asarray(d["labels"], dtype=np.uint8)
+        parts = {}
+        wanted = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
+        if found.is_dir():
+            for w in wanted:
+                with open(found / w, "rb") as f:
+                    parts[w] = batch(f)
+        else:
+            with tarfile.open(found) as tar:
+                for m in tar.getmembers():
+                    base = m.name.rsplit("/", 1)[-1]
+                    if base in wanted and m.isfile():
+                        parts[base] = batch(tar.extractfile(m))
+            missing = [w for w in wanted if w not in parts]
+            if missing:
+                raise DataError(f"{found} lacks {', '.join(missing)}")
+        tr = [parts[f"data_batch_{i}"] for i in range(1, 6)]
+        return ((np.concatenate([p[0] for p in tr]), np.concatenate([p[1] for p in tr])), parts["test_batch"])
+    if name == "imdb":
+        f = _read_npz_objects(found)
+        return (f["x_train"], f["y_train"]), (f["x_test"], f["y_test"])
+    raise AssertionError(name)
+
+
+def _imdb_sequences(seqs, num_words, maxlen):
+    """Keras' imdb.load_data conventions (1 = start, ids shifted by 3, rare words → 2), padded/truncated at the
+    front to ``maxlen`` like keras.utils.pad_sequences (0 = padding)."""
+    out = np.zeros((len(seqs), maxlen), dtype=np.int32)
+    for i, s in enumerate(seqs):
+        ids = np.concatenate([[1], np.asarray(s, dtype=np.int64) + 3])
+        ids[ids >= num_words] = 2
+        ids = ids[-maxlen:]
+        out[i, maxlen - len(ids):] = ids
+    return out
 
 
 def _load_keras(spec, base_dir):
-    raise DataError("Keras datasets are not available yet")
+    name = spec.get("name")
+    if name not in KERAS_INFO:
+        raise DataError(f"data setting 'name' is {name!r}; Keras datasets are {', '.join(KERAS_INFO)}")
+    title, _files, class_names, desc = KERAS_INFO[name]
+    found = _find_cached(name)
+    if found is None:
+        _download(name, spec)
+        found = _find_cached(name)
+        if found is None:
+            raise DataError(f"{title} was downloaded but not found in Keras' cache ({keras_cache_dirs()[0]})")
+    try:
+        (xtr, ytr), (xte, yte) = _read_keras(name, found)
+    except DataError:
+        raise
+    except Exception as e:
+        raise DataError(f"{title} in Keras' cache ({found}) cannot be read: {e}; delete it to download it again") \
+            from None
+    ytr = np.asarray(ytr).reshape(-1).astype(np.int32)
+    yte = np.asarray(yte).reshape(-1).astype(np.int32)
+    if name == "imdb":
+        num_words = _int_setting(spec, "num_words", 10000, 4, 10_000_000)
+        maxlen = _int_setting(spec, "maxlen", 200, 1, 100_000)
+        xtr, xte = _imdb_sequences(xtr, num_words, maxlen), _imdb_sequences(xte, num_words, maxlen)
+        desc += f"; vocabulary {num_words}, {maxlen} words per review"
+        dtype = "int32"
+    else:
+        form = spec.get("form", "images")
+        if form not in ("images", "flat"):
+            raise DataError(f"data setting 'form' is {form!r}; {title} comes as 'images' or 'flat'")
+        if xtr.ndim == 3:                       # grayscale: add the channel axis Conv2D expects
+            xtr, xte = xtr[..., None], xte[..., None]
+        if form == "flat":
+            xtr, xte = xtr.reshape(len(xtr), -1), xte.reshape(len(xte), -1)
+        dtype = "float32"                       # stored as uint8 (raw 0-255); Keras casts to the Input's float32
+    rng = np.random.default_rng(spec.get("seed", 0))
+    limit = spec.get("samples")
+    if limit is not None:
+        limit = _int_setting(spec, "samples", None, 10, 10_000_000)
+        keep = np.sort(rng.permutation(len(xtr))[:limit])
+        xtr, ytr = xtr[keep], ytr[keep]
+        keep = np.sort(rng.permutation(len(xte))[:max(1, limit // 6)])
+        xte, yte = xte[keep], yte[keep]
+    val_frac, _ = _fractions({"validation_split": spec.get("validation_split", 0.1), "test_split": 0.0})
+    tr, va, _te = split_indices(len(xtr), val_frac, 0.0, spec.get("seed", 0), ytr)
+    if len(tr) == 0:
+        raise DataError(f"{title}: the split leaves no training samples")
+    k = len(class_names)
+    return Dataset(name=name, train=Split([xtr[tr]], [ytr[tr]], n=len(tr)),
+                   val=Split([xtr[va]], [ytr[va]], n=len(va)) if len(va) else None,
+                   test=Split([xte], [yte], n=len(xte)),
+                   input_shapes=[tuple(xtr.shape[1:])], output_shapes=[()],
+                   input_names=["words" if name == "imdb" else "image"], output_names=["label"],
+                   tasks=["binary" if k == 2 else "multiclass"], class_names=[list(class_names)], num_classes=[k],
+                   description=desc, input_dtypes=[dtype])

@@ -198,3 +198,133 @@ def test_arrays_for_model_maps_by_name_else_position():
     # renamed inputs: matched by position
     g.rename(n.id, "s2")
     assert check_fit(ds, g)     # position order gives features (4,) to the sequence Input or vice versa
+
+
+# -- CSV -----------------------------------------------------------------------------------------------------------
+def _csv(tmp_path, text, name="t.csv"):
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+def _iris_like_csv(tmp_path, n=60):
+    rng = np.random.default_rng(0)
+    lines = ["sepal,petal,name,species"]
+    kinds = ["setosa", "versicolor", "virginica"]
+    for i in range(n):
+        k = i % 3
+        lines.append(f"{rng.normal(k, 0.3):.3f},{rng.normal(2 * k, 0.3):.3f},plant{i},{kinds[k]}")
+    return _csv(tmp_path, "\n".join(lines) + "\n", "flowers.csv")
+
+
+def test_csv_string_labels_mapped_and_text_columns_left_out(tmp_path):
+    p = _iris_like_csv(tmp_path)
+    ds = load_dataset({"source": "csv", "path": "flowers.csv", "target": "species", "validation_split": 0.2,
+                       "test_split": 0.2}, base_dir=tmp_path)
+    assert ds.input_shapes == [(2,)] and ds.feature_names == ["sepal", "petal"]
+    assert ds.output_names == ["species"] and ds.tasks == ["multiclass"]
+    assert ds.class_names == [["setosa", "versicolor", "virginica"]] and ds.num_classes == [3]
+    assert "name" in ds.description                                        # the skipped text column is mentioned
+    assert ds.train.n == 36 and ds.val.n == 12 and ds.test.n == 12
+    # round trip: label ids → names → the original rows
+    import csv
+    rows = {(float(r["sepal"]), float(r["petal"])): r["species"] for r in csv.DictReader(p.open())}
+    for s in (ds.train, ds.val, ds.test):
+        for xrow, lab in zip(s.x[0], s.y[0]):
+            key = min(rows, key=lambda k: abs(k[0] - xrow[0]) + abs(k[1] - xrow[1]))
+            assert ds.class_names[0][lab] == rows[key]
+    assert np.bincount(ds.test.y[0]).tolist() == [4, 4, 4]
+
+
+def test_csv_regression_integer_classes_several_targets_and_explicit_features(tmp_path):
+    rng = np.random.default_rng(1)
+    lines = ["a;b;grade;price"]
+    for i in range(50):
+        lines.append(f"{i};{rng.random():.4f};{[3, 5, 9][i % 3]};{rng.random() * 100:.2f}")
+    _csv(tmp_path, "\n".join(lines), "shop.csv")
+    ds = load_dataset({"source": "csv", "path": str(tmp_path / "shop.csv"), "target": ["grade", "price"]})
+    assert ds.feature_names == ["a", "b"] and ds.input_shapes == [(2,)]      # ';' sniffed
+    assert ds.tasks == ["multiclass", "regression"] and ds.class_names[0] == ["3", "5", "9"]
+    assert ds.class_names[1] is None and ds.train.y[1].dtype == np.float32 and ds.output_shapes == [(), ()]
+    ds = load_dataset({"source": "csv", "path": str(tmp_path / "shop.csv"), "target": "grade", "features": ["b"],
+                       "task": "regression"})
+    assert ds.input_shapes == [(1,)] and ds.tasks == ["regression"]
+    # default target: the last column
+    ds = load_dataset({"source": "csv", "path": str(tmp_path / "shop.csv")})
+    assert ds.output_names == ["price"] and ds.feature_names == ["a", "b", "grade"]
+
+
+def test_csv_bad_input(tmp_path):
+    _iris_like_csv(tmp_path)
+    spec = {"source": "csv", "path": "flowers.csv"}
+    with pytest.raises(DataError) as e:
+        load_dataset(dict(spec, target="kind"), base_dir=tmp_path)
+    assert "flowers.csv has no column 'kind'" in str(e.value) and "columns found: sepal, petal, name, species" in str(e.value)
+    _csv(tmp_path, "x,y,label\n1,2,a\n3,oops,b\n5,6,a\n7,8,b\n")
+    with pytest.raises(DataError) as e:
+        load_dataset({"source": "csv", "path": "t.csv", "target": "label"}, base_dir=tmp_path)
+    assert "column 'y' has text 'oops' in line 3 (row 2)" in str(e.value) and "t.csv" in str(e.value)
+    _csv(tmp_path, "x,y,label\n1,2,a\n3,,b\n")
+    with pytest.raises(DataError, match=r"column 'y' is empty in line 3"):
+        load_dataset({"source": "csv", "path": "t.csv", "target": "label", "features": ["x", "y"]}, base_dir=tmp_path)
+    _csv(tmp_path, "")
+    with pytest.raises(DataError, match=r"t.csv is empty"):
+        load_dataset({"source": "csv", "path": "t.csv", "target": "label"}, base_dir=tmp_path)
+    _csv(tmp_path, "x,label\n")
+    with pytest.raises(DataError, match=r"has a header \(x, label\) but no data rows"):
+        load_dataset({"source": "csv", "path": "t.csv", "target": "label"}, base_dir=tmp_path)
+    _csv(tmp_path, "x,label\n1,a\n2,a\n3,a\n")
+    with pytest.raises(DataError, match=r"target column 'label' has a single value \('a' in every row\)"):
+        load_dataset({"source": "csv", "path": "t.csv", "target": "label"}, base_dir=tmp_path)
+    _csv(tmp_path, "x,label\n1,a\n2,b,7\n")
+    with pytest.raises(DataError, match=r"t.csv line 3 has 3 values, the header has 2 columns"):
+        load_dataset({"source": "csv", "path": "t.csv", "target": "label"}, base_dir=tmp_path)
+    with pytest.raises(DataError, match=r"missing.csv: no such file"):
+        load_dataset({"source": "csv", "path": "missing.csv"}, base_dir=tmp_path)
+    _csv(tmp_path, "x,label\n1,a\n2,b\n")
+    with pytest.raises(DataError, match=r"has no column 'z' \(a feature\)"):
+        load_dataset({"source": "csv", "path": "t.csv", "target": "label", "features": ["z"]}, base_dir=tmp_path)
+    with pytest.raises(DataError, match=r"'task' is 'sorting'"):
+        load_dataset({"source": "csv", "path": "t.csv", "target": "label", "task": "sorting"}, base_dir=tmp_path)
+
+
+# -- NPZ -----------------------------------------------------------------------------------------------------------
+def test_npz_named_arrays_several_inputs_outputs(tmp_path):
+    rng = np.random.default_rng(0)
+    n = 80
+    np.savez(tmp_path / "d.npz", img=rng.random((n, 6, 6, 1)).astype(np.float32), tok=rng.integers(0, 9, (n, 5)),
+             cls=np.repeat([2, 7], n // 2), onehot=np.eye(3)[np.arange(n) % 3], val=rng.random((n, 2)),
+             names=np.array(["cat", "dog"] * (n // 2)))
+    ds = load_dataset({"source": "npz", "path": "d.npz", "x": ["img", "tok"], "y": ["cls", "onehot", "val", "names"]},
+                      base_dir=tmp_path)
+    assert ds.input_names == ["img", "tok"] and ds.input_shapes == [(6, 6, 1), (5,)]
+    assert ds.train.x[1].dtype == np.int32 and ds.input_dtypes == ["float32", "int32"]
+    assert ds.tasks == ["binary", "multiclass", "regression", "binary"]
+    assert ds.class_names[0] == ["2", "7"] and ds.num_classes == [2, 3, None, 2]
+    assert ds.output_shapes == [(), (), (2,), ()] and ds.class_names[3] == ["cat", "dog"]
+    assert set(np.unique(ds.train.y[0])) == {0, 1}
+    # label ids 0..K-1 stay as they are
+    np.savez(tmp_path / "e.npz", x=rng.random((30, 3)), y=np.arange(30) % 3)
+    ds = load_dataset({"source": "npz", "path": str(tmp_path / "e.npz"), "class_names": ["r", "g", "b"]})
+    assert ds.class_names == [["r", "g", "b"]] and ds.input_names == ["x"]
+    all_y = np.concatenate([s.y[0] for _, s in ds.splits])
+    assert np.bincount(all_y).tolist() == [10, 10, 10]
+
+
+def test_npz_bad_input(tmp_path):
+    np.savez(tmp_path / "d.npz", features=np.zeros((10, 2)), labels=np.arange(10) % 2)
+    with pytest.raises(DataError) as e:
+        load_dataset({"source": "npz", "path": "d.npz"}, base_dir=tmp_path)
+    assert "d.npz has no array 'x' (data setting 'x'); arrays found: features, labels" in str(e.value)
+    with pytest.raises(DataError, match=r"has no array 'y' \(data setting 'y'\); arrays found: features, labels"):
+        load_dataset({"source": "npz", "path": "d.npz", "x": "features"}, base_dir=tmp_path)
+    np.savez(tmp_path / "f.npz", x=np.zeros((10, 2)), y=np.arange(9) % 2)
+    with pytest.raises(DataError, match=r"different numbers of samples: x 10, y 9"):
+        load_dataset({"source": "npz", "path": "f.npz"}, base_dir=tmp_path)
+    (tmp_path / "g.npz").write_bytes(b"not a zip")
+    with pytest.raises(DataError, match=r"g.npz is not a readable .npz file"):
+        load_dataset({"source": "npz", "path": "g.npz"}, base_dir=tmp_path)
+    with pytest.raises(DataError, match=r"nothere.npz: no such file"):
+        load_dataset({"source": "npz", "path": "nothere.npz"}, base_dir=tmp_path)
+    with pytest.raises(DataError, match=r"'path' is missing"):
+        load_dataset({"source": "npz"}, base_dir=tmp_path)
