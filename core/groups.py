@@ -68,6 +68,8 @@ def add_model_node(graph, model, *, name=None, pos=(0.0, 0.0), source=None, trai
     """Add a Keras model as one group node (e.g. a pretrained base); connect ``source`` (a node id) to it."""
     import keras
     from .transfer import _all_inner_frozen, _set_inner_trainable, jsonable
+    if len(model.outputs) != 1:
+        raise GraphError(f"the model '{model.name}' has {len(model.outputs)} outputs; a group node has one")
     cfg = jsonable(model.get_config())
     cfg.pop("name", None)
     was_trainable = cfg.pop("trainable", True)
