@@ -94,7 +94,78 @@ def tabular_mlp():
                    epochs=40, batch_size=32, lr=0.001, l2=0.001, dropout=0.3)
 
 
-EXAMPLES = {"digits_cnn": digits_cnn, "tabular_mlp": tabular_mlp}
+def sequence_lstm():
+    b = Builder()
+    x = b.add("Input", {"shape": [20, 2]}, "signal")
+    last, col = b.chain(x, [("LSTM", {"units": 32}, "lstm"),
+                            ("Dense", {"units": 2, "activation": "softmax"}, "answer"),
+                            ("Output", {"loss": "sparse_categorical_crossentropy", "metrics": ["accuracy"]},
+                             "above_one")], col=1)
+    return project("sequence_lstm", "An LSTM on the adding problem as a yes/no question: 20 steps of (value, "
+                   "marker); is the sum of the two marked values above 1? The network has to remember the first "
+                   "marked value until it meets the second; a dense net on the same data does much worse.", b.g,
+                   {"source": "generated", "name": "marked_sum", "samples": 4000, "seq_len": 20,
+                    "validation_split": 0.15, "test_split": 0.15, "seed": 0},
+                   epochs=20, batch_size=32, lr=0.003)
+
+
+def attention():
+    b = Builder()
+    x = b.add("Input", {"shape": [10, 42]}, "tokens")
+    att = b.add("MultiHeadAttention", {"num_heads": 2, "key_dim": 16}, "self_attention", after=x, col=1)
+    last, col = b.chain(att, [("Flatten", {}, "flatten"),
+                              ("Dense", {"units": 9, "activation": "softmax"}, "which_position"),
+                              ("Output", {"loss": "sparse_categorical_crossentropy", "metrics": ["accuracy"]},
+                               "position")], col=2)
+    return project("attention", "Self-attention on the match_last task: 10 tokens (one-hot token + one-hot position); "
+                   "the label is the position of the earlier token that the last one repeats. Attention compares "
+                   "the last token with every earlier one; the attention scores show where it looks.", b.g,
+                   {"source": "generated", "name": "match_last", "samples": 4000, "seq_len": 10, "vocab": 32,
+                    "validation_split": 0.15, "test_split": 0.15, "seed": 0},
+                   epochs=20, batch_size=32, lr=0.001)
+
+
+def two_heads():
+    b = Builder()
+    x = b.add("Input", {"shape": [8]}, "features")
+    trunk, col = b.chain(x, [("Dense", {"units": 64, "activation": "relu"}, "trunk_1"),
+                             ("Dense", {"units": 64, "activation": "relu"}, "trunk_2")], col=1)
+    k = b.add("Dense", {"units": 3, "activation": "softmax"}, "kind_head", after=trunk, col=col, row=-0.6)
+    b.add("Output", {"loss": "sparse_categorical_crossentropy", "loss_weight": 1.0, "metrics": ["accuracy"]},
+          "kind", after=k, col=col + 1, row=-0.6)
+    s = b.add("Dense", {"units": 1, "activation": None}, "size_head", after=trunk, col=col, row=0.6)
+    b.add("Output", {"loss": "mean_squared_error", "loss_weight": 1.0, "metrics": ["mae"]},
+          "size", after=s, col=col + 1, row=0.6)
+    return project("two_heads", "One input, two outputs with two losses: from 8 values, a 3-class head 'kind' (which "
+                   "of x0+x1, x2+x3, x4+x5 is largest; cross-entropy) and a regression head 'size' (mean of the "
+                   "squares; mean squared error) share one MLP trunk.", b.g,
+                   {"source": "generated", "name": "two_heads", "samples": 4000,
+                    "validation_split": 0.15, "test_split": 0.15, "seed": 0},
+                   epochs=30, batch_size=32, lr=0.002)
+
+
+def two_inputs():
+    b = Builder()
+    seq = b.add("Input", {"shape": [10, 1]}, "sequence", row=-0.6)
+    feats = b.add("Input", {"shape": [4]}, "features", row=0.6)
+    s1 = b.add("Flatten", {}, "flatten_sequence", after=seq, col=1, row=-0.6)
+    s2 = b.add("Dense", {"units": 16, "activation": "relu"}, "sequence_branch", after=s1, col=2, row=-0.6)
+    f1 = b.add("Dense", {"units": 16, "activation": "relu"}, "features_branch", after=feats, col=2, row=0.6)
+    j = b.add("Concatenate", {"axis": -1}, "join", after=[s2, f1], col=3)
+    last, col = b.chain(j, [("Dense", {"units": 32, "activation": "relu"}, "combine"),
+                            ("Dense", {"units": 4, "activation": "softmax"}, "which_class"),
+                            ("Output", {"loss": "sparse_categorical_crossentropy", "metrics": ["accuracy"]},
+                             "label")], col=4)
+    return project("two_inputs", "Two input branches joined by Concatenate: a sequence of 10 values and 4 features. "
+                   "The 4 classes combine the sign of the sequence's sum with the sign of x0+x1-x2-x3, so the "
+                   "network needs both inputs (either alone gives at most 0.5).", b.g,
+                   {"source": "generated", "name": "two_inputs", "samples": 4000, "seq_len": 10,
+                    "validation_split": 0.15, "test_split": 0.15, "seed": 0},
+                   epochs=20, batch_size=32, lr=0.003)
+
+
+EXAMPLES = {"digits_cnn": digits_cnn, "tabular_mlp": tabular_mlp, "sequence_lstm": sequence_lstm,
+            "attention": attention, "two_heads": two_heads, "two_inputs": two_inputs}
 
 
 def main(argv):
