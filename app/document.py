@@ -1,0 +1,231 @@
+"""The open project as the window sees it: the core Project, its undo stack, and live shape inference.
+
+Edits reach the graph only through QUndoCommands pushed with ``push`` (see ``app/commands.py``); the graph's
+events tell the views what changed, and a coalesced (0 ms) timer re-runs the incremental ``Inference`` once
+per burst of changes, then emits ``inference_updated(result)``.
+
+TensorFlow is imported in a background thread (``start_keras_import``); until it is ready there is no
+result and the canvas shows "…" for shapes.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+import threading
+
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtGui import QUndoStack
+
+from core.project import Project, parse_graph
+
+log = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def quiet_stderr():
+    """Silence TensorFlow's C++ start-up chatter on file descriptor 2 while it loads in the background
+    (Python errors are still logged to the log file). LAYERWISE_TF_VERBOSE=1 keeps it."""
+    if os.environ.get("LAYERWISE_TF_VERBOSE"):
+        yield
+        return
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 2)
+        os.close(null)
+    except OSError:
+        yield
+        return
+    try:
+        yield
+    finally:
+        try:
+            os.dup2(saved, 2)
+            os.close(saved)
+        except OSError:
+            pass
+
+
+class Document(QObject):
+    project_changed = Signal(object)      # the new Project (New/Open)
+    inference_updated = Signal(object)    # core.infer.Result
+    keras_ready = Signal()
+    keras_failed = Signal(str)
+    dirty_changed = Signal(bool)
+    locked_changed = Signal(bool, str)
+    settings_changed = Signal(tuple)      # a project-level setting changed (its key path)
+    direction_changed = Signal(str)       # "LR" | "TB": how the canvas lays out nodes and ports
+    message = Signal(str)                 # a short note for the status bar (e.g. why an edit was refused)
+    _warm_done = Signal(object, object)   # (Inference, error text) from the import thread
+
+    def __init__(self, project: Project | None = None, parent=None):
+        super().__init__(parent)
+        self.undo_stack = QUndoStack(self)
+        self.undo_stack.cleanChanged.connect(lambda clean: self.dirty_changed.emit(self.dirty))
+        self.project = None
+        self.result = None
+        self.inference = None
+        self.locked = False
+        self.locked_reason = ""
+        self._extra_dirty = False
+        self._keras_ready = False
+        self._import_started = False
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(0)
+        self._timer.timeout.connect(self.infer_now)
+        self._warm_done.connect(self._on_warm_done)
+        self.set_project(project or Project())
+        self._check_keras_already_loaded()
+
+    # -- project -----------------------------------------------------------------------------------------
+    @property
+    def graph(self):
+        return self.project.graph
+
+    def set_project(self, project: Project):
+        """Replace the open project (New/Open); the undo history starts afresh."""
+        if self.project is not None:
+            ev = self.project.graph.events
+            ev.changed.disconnect(self._graph_changed)
+        self.project = project
+        self.result = None
+        from core.infer import Inference
+        self.inference = Inference() if self.inference is None else self.inference
+        self.undo_stack.clear()
+        self.undo_stack.setClean()
+        self._extra_dirty = False
+        project.graph.events.changed.connect(self._graph_changed)
+        self.project_changed.emit(project)
+        self.direction_changed.emit(self.direction)
+        self.dirty_changed.emit(False)
+        self.schedule_inference()
+
+    @property
+    def direction(self):
+        ed = self.project.extra.get("editor") if self.project else None
+        d = ed.get("direction") if isinstance(ed, dict) else None
+        return d if d in ("LR", "TB") else "LR"
+
+    def set_direction(self, direction):
+        if direction == self.direction:
+            return
+        ed = self.project.extra.get("editor")
+        if not isinstance(ed, dict):
+            ed = self.project.extra["editor"] = {}
+        ed["direction"] = direction
+        self.direction_changed.emit(direction)
+
+    # -- editing --------------------------------------------------------------------------------------------
+    def push(self, command) -> bool:
+        """Apply an edit through the undo stack; refused (with a message) while editing is locked."""
+        if self.locked:
+            self.message.emit(f"Editing is locked: {self.locked_reason}" if self.locked_reason else "Editing is locked")
+            return False
+        self.undo_stack.push(command)
+        return True
+
+    def set_locked(self, locked: bool, reason: str = ""):
+        self.locked = bool(locked)
+        self.locked_reason = reason if locked else ""
+        self.undo_stack.setActive(not self.locked)
+        self.locked_changed.emit(self.locked, self.locked_reason)
+
+    @property
+    def dirty(self):
+        return self._extra_dirty or not self.undo_stack.isClean()
+
+    def mark_dirty(self):
+        """Something outside the undo history changed (e.g. trained weights)."""
+        if not self._extra_dirty:
+            self._extra_dirty = True
+            self.dirty_changed.emit(True)
+
+    def mark_clean(self):
+        self._extra_dirty = False
+        self.undo_stack.setClean()
+        self.dirty_changed.emit(False)
+
+    def notify_settings_changed(self, path: tuple):
+        self.settings_changed.emit(tuple(path))
+        if path and path[0] == "regularization":
+            self.schedule_inference()
+
+    # -- inference ------------------------------------------------------------------------------------------
+    def _graph_changed(self):
+        self.schedule_inference()
+
+    def schedule_inference(self):
+        if self._keras_ready and not self._timer.isActive():
+            self._timer.start()
+
+    def infer_now(self):
+        """Re-infer shapes and problems now (incremental) and emit ``inference_updated``."""
+        self._timer.stop()
+        if not self._keras_ready:
+            return None
+        try:
+            res = self.inference.run(self.project.graph, self.project.regularization)
+        except Exception as e:  # a bug in inference must not take the editor down
+            log.exception("shape inference failed")
+            self.message.emit(f"Shape inference failed: {type(e).__name__}: {e}")
+            return None
+        self.result = res
+        self.inference_updated.emit(res)
+        return res
+
+    def is_keras_ready(self):
+        return self._keras_ready
+
+    def _check_keras_already_loaded(self):
+        try:
+            from core import tfload
+            if tfload._done:
+                self._keras_ready = True
+                self._import_started = True
+                self.schedule_inference()
+        except Exception:
+            pass
+
+    def start_keras_import(self):
+        """Import TensorFlow/Keras in a background thread and warm shape inference up on a copy of the graph."""
+        if self._import_started:
+            return
+        self._import_started = True
+        snapshot = self.project.graph.to_dict()
+        reg = dict(self.project.regularization)
+
+        def work():
+            from core.infer import Inference
+            try:
+                with quiet_stderr():
+                    from core.tfload import import_keras
+                    import_keras()
+            except Exception as e:
+                log.exception("TensorFlow import failed")
+                self._warm_done.emit(None, f"{type(e).__name__}: {e}")
+                return
+            inf = Inference()
+            try:
+                with quiet_stderr():
+                    inf.run(parse_graph(snapshot), reg)
+            except Exception:
+                log.exception("warm-up inference failed")
+                inf = None
+            self._warm_done.emit(inf, None)
+
+        threading.Thread(target=work, name="keras-import", daemon=True).start()
+
+    def _on_warm_done(self, inf, error):
+        if error:
+            self.keras_failed.emit(error)
+            self.message.emit(f"TensorFlow could not be loaded ({error}); shapes and training are unavailable")
+            return
+        if inf is not None:
+            self.inference = inf
+        self._keras_ready = True
+        self.keras_ready.emit()
+        self.infer_now()

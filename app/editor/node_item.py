@@ -1,0 +1,326 @@
+"""A node on the canvas: a card with the node's name, its type and key params, its output shape and
+parameter count, its ports, and its category colour; drawn in the error colour when it has a problem.
+
+Painting is level-of-detail: far out a node is one filled rectangle, a little closer a card without text.
+Texts are elided once when they change, never per paint.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QPainterPath, QPixmap
+from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem
+
+from core import catalog
+
+from . import port_item
+from .style import LOD_SIMPLE, LOD_TEXT, NODE_H, NODE_W, PORT_LABEL_W, PORT_R, PORT_STEP, RADIUS, GRID
+
+_FLAGS = (QGraphicsItem.GraphicsItemFlag.ItemIsMovable | QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
+          | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
+_chips: dict = {}
+
+
+def chip_pixmap(category) -> QPixmap:
+    pm = _chips.get(category)
+    if pm is None:
+        from ..icons import category_icon
+        pm = category_icon(category).pixmap(40, 40)
+        _chips[category] = pm
+    return pm
+
+
+def format_count(n):
+    if n < 10_000:
+        return f"{n:,}"
+    if n < 1_000_000:
+        return f"{n / 1000:.1f}k".replace(".0k", "k")
+    return f"{n / 1_000_000:.2f}M"
+
+
+def overview_lines(name, fm, width):
+    """The name on one line, or split at an underscore onto two, or elided: for the zoomed-out view."""
+    if fm.horizontalAdvance(name) <= width:
+        return name
+    cuts = [i for i, ch in enumerate(name) if ch in "_.-" and 0 < i < len(name) - 1]
+    best = None
+    for i in cuts:
+        a, b = name[:i + 1], name[i + 1:]
+        wa, wb = fm.horizontalAdvance(a), fm.horizontalAdvance(b)
+        if wa <= width and wb <= width:
+            score = abs(wa - wb)
+            if best is None or score < best[0]:
+                best = (score, a, b)
+    if best is not None:
+        return f"{best[1]}\n{best[2]}"
+    if cuts:
+        i = min(cuts, key=lambda c: abs(c - len(name) / 2))
+        a, b = name[:i + 1], name[i + 1:]
+        return (fm.elidedText(a, Qt.TextElideMode.ElideRight, width) + "\n"
+                + fm.elidedText(b, Qt.TextElideMode.ElideLeft, width))
+    return fm.elidedText(name, Qt.TextElideMode.ElideMiddle, width)
+
+
+class NodeItem(QGraphicsItem):
+    def __init__(self, scene, node):
+        super().__init__()
+        self.sc = scene
+        self.node_id = node.id
+        self.setFlags(_FLAGS)
+        self.setAcceptHoverEvents(True)
+        self.setZValue(1.0)
+        self.edges = []            # EdgeItems that touch this node
+        self.shape_text = "…"      # until TensorFlow is ready
+        self.params_text = ""
+        self.error = None
+        self.hot = None            # (side, index, ok) while a connection is dragged over a port
+        self._connecting = False
+        self._brect = QRectF()
+        self.refresh(node)
+        self.setPos(QPointF(*node.pos))
+
+    # -- data -------------------------------------------------------------------------------------------
+    def refresh(self, node=None):
+        """Re-read name, type summary, category and ports from the core node."""
+        node = node or self.sc.graph.nodes[self.node_id]
+        spec = node.spec
+        self.type_name = node.type
+        self.category = spec.category if spec else "Other"
+        self.name = node.name
+        self.summary = catalog.summary_text(node.type, node.params)
+        self.description = spec.description if spec else ""
+        self.frozen = node.settings.get("trainable", True) is False
+        self.has_out = node.type != "Output"
+        self.n_in = self.sc.graph.port_count(node.id) if (spec and spec.inputs[1] != 0) else 0
+        names = spec.input_names if spec else ()
+        self.port_names = [spec.port_name(i) for i in range(self.n_in)] if (names and self.n_in > 1) else []
+        self.connected = {e.port for e in self.sc.graph.in_edges(node.id)} if self.n_in else set()
+        self._relayout()
+
+    def _relayout(self):
+        direction = self.sc.direction
+        label_col = PORT_LABEL_W if (self.port_names and direction == "LR") else 0.0
+        w = NODE_W + label_col
+        h = NODE_H if direction == "TB" else max(NODE_H, self.n_in * PORT_STEP + 28)
+        self.prepareGeometryChange()
+        self.w, self.h, self.x0 = w, h, 12.0 + label_col
+        m = PORT_R + 4
+        self._brect = QRectF(-m, -m, w + 2 * m, h + 2 * m + 3)
+        self._in_pos = [port_item.input_pos(w, h, self.n_in, i, direction) for i in range(self.n_in)]
+        self._out_pos = port_item.output_pos(w, h, direction)
+        self._card = QRectF(0, 0, w, h)
+        head = QPainterPath()
+        hh = 50.0
+        head.moveTo(0, hh)
+        head.lineTo(0, RADIUS)
+        head.arcTo(QRectF(0, 0, 2 * RADIUS, 2 * RADIUS), 180, -90)
+        head.lineTo(w - RADIUS, 0)
+        head.arcTo(QRectF(w - 2 * RADIUS, 0, 2 * RADIUS, 2 * RADIUS), 90, -90)
+        head.lineTo(w, hh)
+        head.closeSubpath()
+        self._head = head
+        self._elide()
+        self.update()
+
+    def _elide(self):
+        st = self.sc.style
+        self._overview = {}
+        tw = self.w - self.x0 - 26 - 10
+        self._name_e = st.title_fm.elidedText(self.name, Qt.TextElideMode.ElideRight, tw)
+        self._summary_e = st.body_fm.elidedText(self.summary, Qt.TextElideMode.ElideRight, tw)
+        right = st.body_fm.horizontalAdvance(self.params_text) + 8 if self.params_text else 0
+        self._shape_e = st.shape_fm.elidedText(self.shape_text, Qt.TextElideMode.ElideMiddle,
+                                               self.w - self.x0 - 12 - right)
+        tip = f"<b>{self.name}</b> — {self.summary}<br><span>{self.description}</span>"
+        if self.error:
+            tip += f"<br><br><b style='color:{st.tokens['error']}'>Problem:</b> {self.error}"
+        self.setToolTip(tip)
+
+    def set_info(self, shape_text, params_text, error):
+        """Shape, parameter count and problem from the latest inference; repaints only on change."""
+        if (shape_text, params_text, error) == (self.shape_text, self.params_text, self.error):
+            return False
+        self.shape_text, self.params_text, self.error = shape_text, params_text, error
+        self._elide()
+        self.update()
+        return True
+
+    # -- geometry ---------------------------------------------------------------------------------------------
+    def boundingRect(self):
+        return self._brect
+
+    def in_port_scene(self, i) -> QPointF:
+        if 0 <= i < len(self._in_pos):
+            return self.pos() + self._in_pos[i]
+        return self.pos() + QPointF(0, self.h / 2)
+
+    def out_port_scene(self) -> QPointF:
+        return self.pos() + self._out_pos
+
+    def port_at(self, local, radius=10.0):
+        return port_item.port_at(local, self.w, self.h, self.n_in, self.has_out, self.sc.direction, radius)
+
+    def center(self):
+        return self.pos() + QPointF(self.w / 2, self.h / 2)
+
+    # -- painting --------------------------------------------------------------------------------------------
+    def paint(self, painter, option, widget=None):
+        st = self.sc.style
+        lod = QStyleOptionGraphicsItem.levelOfDetailFromTransform(painter.worldTransform())
+        selected = self.isSelected()
+        cat = st.cat(self.category)
+        if lod < LOD_SIMPLE:
+            painter.fillRect(self._card, st.error if self.error else cat)
+            if selected:
+                painter.setPen(st.sel_pen)
+                painter.setBrush(Qt.BrushStyle.NoBrush)
+                painter.drawRect(self._card)
+            return
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(st.shadow_brush)
+        painter.drawRoundedRect(self._card.translated(0, 2.5), RADIUS, RADIUS)
+        painter.setBrush(st.card_brush)
+        painter.drawRoundedRect(self._card, RADIUS, RADIUS)
+        soft = st.error_soft if self.error else st.category_soft.get(self.category, st.category_soft["Other"])
+        if lod >= LOD_TEXT:
+            painter.setBrush(soft)
+            painter.drawPath(self._head)
+            self._paint_text(painter, st)
+        else:
+            self._paint_overview(painter, st, lod, soft)
+        # outline
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        if self.error:
+            painter.setPen(st.err_sel_pen if selected else st.err_pen)
+        else:
+            painter.setPen(st.sel_pen if selected else st.card_pen)
+        painter.drawRoundedRect(self._card, RADIUS, RADIUS)
+        self._paint_ports(painter, st)
+
+    def _paint_overview(self, painter, st, lod, soft):
+        """Zoomed out: the card tinted in its category colour, with the name large enough to read."""
+        painter.setBrush(soft)
+        painter.drawRoundedRect(self._card, RADIUS, RADIUS)
+        painter.fillRect(QRectF(0, RADIUS, 5, self.h - 2 * RADIUS), st.error if self.error else st.cat(self.category))
+        font, fm, px = st.overview_font(lod)
+        lines = self._overview.get(px)
+        if lines is None:
+            lines = self._overview[px] = overview_lines(self.name, fm, self.w - 14)
+        painter.setFont(font)
+        painter.setPen(st.error if self.error else st.text)
+        painter.drawText(QRectF(7, 0, self.w - 14, self.h), Qt.AlignmentFlag.AlignCenter, lines)
+
+    def _paint_text(self, painter, st):
+        x0 = self.x0
+        painter.drawPixmap(QRectF(x0, 12, 18, 18), chip_pixmap(self.category), QRectF(0, 0, 40, 40))
+        tx = x0 + 26
+        painter.setFont(st.title_font)
+        painter.setPen(st.text)
+        painter.drawText(QPointF(tx, 25), self._name_e)
+        painter.setFont(st.body_font)
+        painter.setPen(st.muted)
+        painter.drawText(QPointF(tx, 42), self._summary_e)
+        painter.setPen(st.divider_pen)
+        painter.drawLine(QPointF(1, 50), QPointF(self.w - 1, 50))
+        base = 50 + (self.h - 50) / 2 + 4
+        painter.setFont(st.shape_font)
+        painter.setPen(st.error if self.error else st.shape)
+        painter.drawText(QPointF(12 + (self.x0 - 12), base), self._shape_e)
+        if self.params_text:
+            painter.setFont(st.body_font)
+            painter.setPen(st.muted)
+            painter.drawText(QRectF(self.w - 140, 50, 130, self.h - 50),
+                             Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, self.params_text)
+        if self.error:
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(st.error)
+            c = QPointF(self.w - 16, 21)
+            painter.drawEllipse(c, 7, 7)
+            painter.setPen(st.card_brush.color())
+            painter.setFont(st.small_font)
+            painter.drawText(QRectF(c.x() - 7, c.y() - 7, 14, 14), Qt.AlignmentFlag.AlignCenter, "!")
+        elif self.frozen:
+            painter.setFont(st.small_font)
+            painter.setPen(st.faint)
+            painter.drawText(QRectF(self.w - 70, 12, 60, 14), Qt.AlignmentFlag.AlignRight, "frozen")
+        if self.port_names and self.sc.direction == "LR":
+            painter.setFont(st.small_font)
+            painter.setPen(st.muted)
+            for p, name in zip(self._in_pos, self.port_names):
+                painter.drawText(QRectF(p.x() + 9, p.y() - 8, PORT_LABEL_W - 6, 16),
+                                 Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, name)
+
+    def _paint_ports(self, painter, st):
+        hot = self.hot
+        for i, p in enumerate(self._in_pos):
+            if hot is not None and hot[0] == "in" and hot[1] == i:
+                painter.setPen(st.port_hot_pen)
+                painter.setBrush(st.port_hot_brush if hot[2] else st.port_bad_brush)
+                painter.drawEllipse(p, PORT_R + 1.5, PORT_R + 1.5)
+                continue
+            painter.setPen(st.port_pen)
+            painter.setBrush(st.port_pen.color() if i in self.connected else st.port_brush)
+            painter.drawEllipse(p, PORT_R, PORT_R)
+        if self.has_out:
+            if hot is not None and hot[0] == "out":
+                painter.setPen(st.port_hot_pen)
+                painter.setBrush(st.port_hot_brush if hot[2] else st.port_bad_brush)
+                painter.drawEllipse(self._out_pos, PORT_R + 1.5, PORT_R + 1.5)
+            else:
+                painter.setPen(st.port_pen)
+                painter.setBrush(st.port_pen.color() if self.edges_out() else st.port_brush)
+                painter.drawEllipse(self._out_pos, PORT_R, PORT_R)
+
+    def edges_out(self):
+        for e in self.edges:
+            if e.src is self:
+                return True
+        return False
+
+    def set_hot(self, hot):
+        if hot != self.hot:
+            self.hot = hot
+            self.update()
+
+    # -- interaction -----------------------------------------------------------------------------------------
+    def itemChange(self, change, value):
+        GC = QGraphicsItem.GraphicsItemChange
+        if change == GC.ItemPositionChange and self.sc.snap and not self.sc.applying:
+            return QPointF(round(value.x() / GRID) * GRID, round(value.y() / GRID) * GRID)
+        if change == GC.ItemPositionHasChanged:
+            for e in self.edges:
+                e.update_path()
+        return super().itemChange(change, value)
+
+    def _port_radius(self):
+        view_scale = self.sc.view_scale()
+        return max(10.0, 7.0 / max(view_scale, 0.05))
+
+    def hoverMoveEvent(self, event):
+        hit = self.port_at(event.pos(), self._port_radius())
+        self.setCursor(Qt.CursorShape.CrossCursor if hit else Qt.CursorShape.ArrowCursor)
+        super().hoverMoveEvent(event)
+
+    def mousePressEvent(self, event):
+        if event.button() == Qt.MouseButton.LeftButton and not self.sc.locked:
+            hit = self.port_at(event.pos(), self._port_radius())
+            if hit:
+                self._connecting = True
+                self.sc.begin_connect(self, hit, event.scenePos())
+                event.accept()
+                return
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event):
+        if self._connecting:
+            self.sc.update_connect(event.scenePos())
+            event.accept()
+            return
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event):
+        if self._connecting:
+            self._connecting = False
+            self.sc.end_connect(event.scenePos())
+            event.accept()
+            return
+        super().mouseReleaseEvent(event)

@@ -1,0 +1,175 @@
+"""Start the window: ``run_gui(path)`` (what ``layerwise [PROJECT]`` calls).
+
+The window shows before TensorFlow is imported (that happens in a background thread afterwards). An
+unexpected exception is logged and shown in a dialog with copyable details; the app keeps running.
+"""
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import os
+import sys
+import threading
+import time
+import traceback
+
+log = logging.getLogger("layerwise")
+_T0 = time.time()
+
+
+def _display_problem():
+    """A one-line reason when no window can be shown on this machine, else None."""
+    if not sys.platform.startswith("linux"):
+        return None
+    plat = os.environ.get("QT_QPA_PLATFORM", "")
+    if plat and not plat.startswith(("xcb", "wayland")):
+        return None  # offscreen, vnc, eglfs...: the user chose
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        return ("no display: DISPLAY and WAYLAND_DISPLAY are not set. Run Layerwise in a desktop session, "
+                "or use the command line (layerwise check | train | export).")
+    if (plat.startswith("xcb") or not os.environ.get("WAYLAND_DISPLAY")):
+        import ctypes.util
+        missing = [lib for lib in ("xcb-cursor", "xcb-icccm", "xcb-keysyms") if ctypes.util.find_library(lib) is None]
+        if missing:
+            pkgs = " ".join(f"lib{m}{'0' if m == 'xcb-cursor' else ('4' if m == 'xcb-icccm' else '1')}" for m in missing)
+            return (f"Qt's X11 platform needs the system libraries {', '.join('lib' + m for m in missing)}; "
+                    f"install them (Debian/Ubuntu: sudo apt-get install {pkgs})")
+    return None
+
+
+def setup_logging():
+    from .paths import data_dir
+    root = logging.getLogger()
+    if any(getattr(h, "_layerwise", False) for h in root.handlers):
+        return
+    try:
+        h = logging.handlers.RotatingFileHandler(data_dir() / "layerwise.log", maxBytes=1_000_000, backupCount=2,
+                                                 encoding="utf-8")
+    except OSError:
+        h = logging.StreamHandler()
+    h._layerwise = True
+    h.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(h)
+    root.setLevel(logging.INFO)
+
+
+_in_hook = False
+
+
+def show_exception(exc_type, exc, tb, window=None):
+    """Log an unexpected exception and show it in a dialog with copyable details (never exits)."""
+    global _in_hook
+    details = "".join(traceback.format_exception(exc_type, exc, tb))
+    log.error("unexpected error:\n%s", details)
+    if _in_hook or os.environ.get("LAYERWISE_NO_DIALOGS"):
+        sys.stderr.write(details)
+        return
+    from PySide6.QtWidgets import QApplication, QMessageBox
+    app = QApplication.instance()
+    if app is None or threading.current_thread() is not threading.main_thread():
+        sys.stderr.write(details)
+        return
+    _in_hook = True
+    try:
+        box = QMessageBox(window or app.activeWindow())
+        box.setIcon(QMessageBox.Icon.Critical)
+        box.setWindowTitle("Unexpected error")
+        box.setText(f"Something went wrong: {exc_type.__name__}: {exc}")
+        box.setInformativeText("Layerwise keeps running; your project is still open. The details below are also "
+                               "in the log file; please include them when you report the problem.")
+        box.setDetailedText(details)
+        from PySide6.QtCore import Qt
+        box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        box.exec()
+    finally:
+        _in_hook = False
+
+
+def install_exception_hooks(get_window=lambda: None):
+    sys.excepthook = lambda t, e, tb: show_exception(t, e, tb, get_window())
+
+    def thread_hook(args):
+        if args.exc_type is SystemExit:
+            return
+        log.error("error in thread %s:\n%s", getattr(args.thread, "name", "?"),
+                  "".join(traceback.format_exception(args.exc_type, args.exc_value, args.exc_traceback)))
+    threading.excepthook = thread_hook
+
+
+def initial_project(path, settings):
+    """(project, error): the file asked for, else the last project, else the digits example."""
+    from core.errors import LayerwiseError
+    from core.project import load_project
+    from .files import load_example, new_project
+    from .paths import DEFAULT_EXAMPLE
+    error = None
+    if path:
+        try:
+            return load_project(path), None
+        except LayerwiseError as e:
+            error = str(e)
+    else:
+        last = settings.value("last_project", "")
+        if last and os.path.exists(last):
+            try:
+                return load_project(last), None
+            except LayerwiseError as e:
+                log.warning("last project %s not opened: %s", last, e)
+    try:
+        return load_example(DEFAULT_EXAMPLE), error
+    except LayerwiseError as e:
+        return new_project(), error or str(e)
+
+
+def run_gui(path=None) -> int:
+    """Open the main window (with ``path``, the last project, or the digits example); returns the exit code."""
+    why = _display_problem()
+    if why:
+        sys.stderr.write(f"error: the window cannot start: {why}\n")
+        return 2
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer
+    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtWidgets import QApplication
+
+    QGuiApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
+    QCoreApplication.setOrganizationName("Layerwise")
+    QCoreApplication.setApplicationName("Layerwise")
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setStyle("Fusion")
+    setup_logging()
+    from . import icons, paths, theme
+    app.setWindowIcon(icons.app_icon())
+    settings = paths.settings()
+    theme.manager().set_mode(str(settings.value("theme", "system")))
+    from .main_window import MainWindow
+    project, error = initial_project(path, settings)
+    window = MainWindow(project)
+    install_exception_hooks(lambda: window)
+    geom = settings.value("window/geometry")
+    if geom is not None:
+        window.restoreGeometry(geom)
+    else:
+        scr = app.primaryScreen().availableGeometry()
+        window.resize(min(1480, int(scr.width() * 0.92)), min(920, int(scr.height() * 0.9)))
+        window.move(scr.center() - window.rect().center())
+    window.restore_layout()
+
+    shown_file = os.environ.get("LAYERWISE_SHOWN_FILE")
+
+    class FirstPaint(QObject):
+        def eventFilter(self, obj, ev):
+            if ev.type() == QEvent.Type.Paint:
+                obj.removeEventFilter(self)
+                if shown_file:
+                    with open(shown_file, "w") as f:
+                        f.write(f"{time.time():.6f}\n")
+            return False
+
+    watcher = FirstPaint(window)
+    window.view.viewport().installEventFilter(watcher)
+    window.show()
+    if path and error:
+        QTimer.singleShot(0, lambda: window.show_error("Cannot open the project", error))
+    QTimer.singleShot(400, window.files.offer_recovery)
+    return app.exec()

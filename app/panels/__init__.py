@@ -1,0 +1,1 @@
+"""Dockable panels: layer palette, inspector, project settings, problems, summary."""

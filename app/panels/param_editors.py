@@ -1,0 +1,344 @@
+"""One editor widget per catalog Param kind. Each emits ``committed(value)`` with a value the user finished
+entering; the inspector validates it with the catalog (``Param.value_error``) before it becomes an edit,
+so invalid values are refused with the reason and the editor goes back to the node's value."""
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import QSignalBlocker, Qt, Signal
+from PySide6.QtGui import QValidator
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QGridLayout, QHBoxLayout, QLabel,
+                               QLineEdit, QSpinBox, QWidget)
+
+from core.catalog import format_value
+
+INT_MAX = 2_147_483_647
+
+
+class FloatSpin(QDoubleSpinBox):
+    """A QDoubleSpinBox that shows numbers compactly (1e-07, 0.0625, 32) and steps by about a tenth of
+    the value's magnitude."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setDecimals(12)
+        self.setKeyboardTracking(False)
+        self.setRange(-1e12, 1e12)
+        self.setAccelerated(True)
+
+    def textFromValue(self, v):
+        return f"{v:.6g}"
+
+    def valueFromText(self, text):
+        try:
+            return float(text.strip().replace(",", "."))
+        except ValueError:
+            return self.value()
+
+    def validate(self, text, pos):
+        t = text.strip().replace(",", ".")
+        if t in ("", "-", "+", ".", "-.", "e", "E") or t.lower().endswith(("e", "e-", "e+")):
+            return QValidator.State.Intermediate, text, pos
+        try:
+            float(t)
+            return QValidator.State.Acceptable, text, pos
+        except ValueError:
+            return QValidator.State.Invalid, text, pos
+
+    def stepBy(self, steps):
+        v = self.value()
+        if abs(v) < 1e-12:
+            step = 0.1
+        else:
+            step = 10 ** math.floor(math.log10(abs(v))) * 0.1
+        self.setValue(round(v + steps * step, 12))
+        self.editingFinished.emit()
+
+
+class ParamEditor(QWidget):
+    committed = Signal(object)
+
+    def __init__(self, param, parent=None):
+        super().__init__(parent)
+        self.param = param
+        self.lay = QHBoxLayout(self)
+        self.lay.setContentsMargins(0, 0, 0, 0)
+        self.lay.setSpacing(4)
+        self.setToolTip(param.doc or "")
+
+    def set_value(self, value):  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def set_invalid(self, on: bool):
+        for w in self.findChildren(QWidget):
+            w.setProperty("invalid", "true" if on else "false")
+            w.style().unpolish(w)
+            w.style().polish(w)
+
+
+class IntEditor(ParamEditor):
+    def __init__(self, param, parent=None, optional=False):
+        super().__init__(param, parent)
+        self.optional = optional
+        self.spin = QSpinBox(self)
+        self.spin.setKeyboardTracking(False)
+        lo = int(param.min) if param.min is not None else -INT_MAX
+        hi = int(param.max) if param.max is not None else INT_MAX
+        if optional:
+            lo = lo - 1
+            self.spin.setSpecialValueText("default")
+        self.spin.setRange(lo, hi)
+        self.spin.setAccelerated(True)
+        self.spin.valueChanged.connect(self._changed)
+        self.lay.addWidget(self.spin)
+
+    def set_value(self, v):
+        with QSignalBlocker(self.spin):
+            self.spin.setValue(self.spin.minimum() if (v is None and self.optional) else int(v if v is not None else 0))
+
+    def _changed(self, v):
+        if self.optional and v == self.spin.minimum():
+            self.committed.emit(None)
+        else:
+            self.committed.emit(int(v))
+
+
+class FloatEditor(ParamEditor):
+    def __init__(self, param, parent=None):
+        super().__init__(param, parent)
+        self.spin = FloatSpin(self)
+        lo = param.min if param.min is not None else -1e12
+        hi = param.max if param.max is not None else 1e12
+        self.spin.setRange(lo, hi)
+        self.spin.editingFinished.connect(self._commit)
+        self.lay.addWidget(self.spin)
+        self._last = None
+
+    def set_value(self, v):
+        self._last = v
+        with QSignalBlocker(self.spin):
+            self.spin.setValue(float(v if v is not None else 0.0))
+
+    def _commit(self):
+        v = float(self.spin.value())
+        if self._last is None or abs(v - float(self._last)) > 1e-15 * max(1.0, abs(v)):
+            self._last = v
+            self.committed.emit(v)
+
+
+class OptFloatEditor(ParamEditor):
+    def __init__(self, param, parent=None):
+        super().__init__(param, parent)
+        self.edit = QLineEdit(self)
+        self.edit.setPlaceholderText("none")
+        self.edit.editingFinished.connect(self._commit)
+        self.lay.addWidget(self.edit)
+        self._last = None
+
+    def set_value(self, v):
+        self._last = v
+        with QSignalBlocker(self.edit):
+            self.edit.setText("" if v is None else format_value(v))
+
+    def _commit(self):
+        t = self.edit.text().strip()
+        if t.lower() in ("", "none"):
+            v = None
+        else:
+            try:
+                v = float(t.replace(",", "."))
+            except ValueError:
+                v = t  # the inspector refuses it with the reason
+        if v != self._last:
+            self.committed.emit(v)
+
+
+class BoolEditor(ParamEditor):
+    def __init__(self, param, parent=None, text=""):
+        super().__init__(param, parent)
+        self.box = QCheckBox(text, self)
+        self.box.toggled.connect(lambda on: self.committed.emit(bool(on)))
+        self.lay.addWidget(self.box)
+        self.lay.addStretch(1)
+
+    def set_value(self, v):
+        with QSignalBlocker(self.box):
+            self.box.setChecked(bool(v))
+
+
+class ChoiceEditor(ParamEditor):
+    def __init__(self, param, parent=None):
+        super().__init__(param, parent)
+        self.combo = QComboBox(self)
+        self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.combo.setMinimumContentsLength(8)
+        for c in param.choices:
+            self.combo.addItem("none" if c is None else str(c), c)
+        self.combo.activated.connect(lambda i: self.committed.emit(self.combo.itemData(i)))
+        self.lay.addWidget(self.combo, 1)
+
+    def set_value(self, v):
+        with QSignalBlocker(self.combo):
+            i = self.combo.findData(v)
+            if i < 0:
+                self.combo.addItem(str(v), v)
+                i = self.combo.count() - 1
+            self.combo.setCurrentIndex(i)
+
+
+class MultiChoiceEditor(ParamEditor):
+    def __init__(self, param, parent=None):
+        super().__init__(param, parent)
+        grid = QGridLayout()
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setHorizontalSpacing(10)
+        grid.setVerticalSpacing(4)
+        self.boxes = {}
+        for i, c in enumerate(param.choices):
+            b = QCheckBox(str(c), self)
+            b.toggled.connect(self._changed)
+            grid.addWidget(b, i // 2, i % 2)
+            self.boxes[c] = b
+        self.lay.addLayout(grid)
+
+    def set_value(self, v):
+        v = set(v or [])
+        for c, b in self.boxes.items():
+            with QSignalBlocker(b):
+                b.setChecked(c in v)
+
+    def _changed(self):
+        self.committed.emit([c for c, b in self.boxes.items() if b.isChecked()])
+
+
+class IntsEditor(ParamEditor):
+    """Fixed-length tuple (kernel size 3 × 3); ``optional`` adds an 'auto' box (strides of pooling)."""
+
+    def __init__(self, param, parent=None, optional=False):
+        super().__init__(param, parent)
+        n = param.length or 2
+        self.optional = optional
+        self.auto = None
+        if optional:
+            self.auto = QCheckBox("auto", self)
+            self.auto.setToolTip("use the default (for pooling: the pool size)")
+            self.auto.toggled.connect(self._auto_toggled)
+            self.lay.addWidget(self.auto)
+        self.spins = []
+        for i in range(n):
+            if i:
+                x = QLabel("×", self)
+                x.setProperty("role", "muted")
+                self.lay.addWidget(x)
+            s = QSpinBox(self)
+            s.setKeyboardTracking(False)
+            s.setRange(int(param.min) if param.min is not None else 0, 65536)
+            s.valueChanged.connect(self._changed)
+            self.spins.append(s)
+            self.lay.addWidget(s, 1)
+
+    def set_value(self, v):
+        if self.auto is not None:
+            with QSignalBlocker(self.auto):
+                self.auto.setChecked(v is None)
+        vals = [v] * len(self.spins) if isinstance(v, int) else list(v or [])
+        for s, x in zip(self.spins, vals + [s.value() for s in self.spins][len(vals):]):
+            with QSignalBlocker(s):
+                s.setValue(int(x) if x is not None else 1)
+            s.setEnabled(v is not None or self.auto is None)
+
+    def _auto_toggled(self, on):
+        for s in self.spins:
+            s.setEnabled(not on)
+        self.committed.emit(None if on else [s.value() for s in self.spins])
+
+    def _changed(self):
+        self.committed.emit([s.value() for s in self.spins])
+
+
+class ShapeEditor(ParamEditor):
+    """A variable-length tuple typed as numbers separated by spaces or commas ("8 8 1", "-1")."""
+
+    def __init__(self, param, parent=None):
+        super().__init__(param, parent)
+        self.edit = QLineEdit(self)
+        self.edit.setPlaceholderText("e.g. 28 28 1")
+        self.edit.editingFinished.connect(self._commit)
+        self.lay.addWidget(self.edit)
+        self._last = None
+
+    def set_value(self, v):
+        self._last = v
+        with QSignalBlocker(self.edit):
+            self.edit.setText(" ".join("None" if x is None else str(x) for x in (v or [])))
+
+    def _commit(self):
+        parts = self.edit.text().replace(",", " ").replace("×", " ").replace("(", " ").replace(")", " ").split()
+        out = []
+        for p in parts:
+            if p.lower() in ("none", "?"):
+                out.append(None)
+                continue
+            try:
+                out.append(int(p))
+            except ValueError:
+                self.committed.emit(self.edit.text())  # refused with the reason by the inspector
+                return
+        if out != self._last:
+            self.committed.emit(out)
+
+
+class TextEditor(ParamEditor):
+    def __init__(self, param, parent=None):
+        super().__init__(param, parent)
+        self.edit = QLineEdit(self)
+        self.edit.editingFinished.connect(lambda: self.committed.emit(self.edit.text()))
+        self.lay.addWidget(self.edit)
+
+    def set_value(self, v):
+        with QSignalBlocker(self.edit):
+            self.edit.setText("" if v is None else str(v))
+
+
+class ReadOnlyEditor(ParamEditor):
+    def __init__(self, param, parent=None):
+        super().__init__(param, parent)
+        self.label = QLabel(self)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.lay.addWidget(self.label)
+
+    def set_value(self, v):
+        self.label.setText(format_value(v))
+
+
+def make_editor(param, parent=None) -> ParamEditor:
+    k = param.kind
+    if k == "int":
+        return IntEditor(param, parent)
+    if k == "optint":
+        return IntEditor(param, parent, optional=True)
+    if k == "float":
+        return FloatEditor(param, parent)
+    if k == "optfloat":
+        return OptFloatEditor(param, parent)
+    if k == "bool":
+        return BoolEditor(param, parent)
+    if k == "choice":
+        return ChoiceEditor(param, parent) if param.choices else ReadOnlyEditor(param, parent)
+    if k == "multichoice":
+        return MultiChoiceEditor(param, parent)
+    if k == "ints":
+        return IntsEditor(param, parent)
+    if k == "optints":
+        return IntsEditor(param, parent, optional=True)
+    if k == "shape":
+        return ShapeEditor(param, parent)
+    if k == "str":
+        return TextEditor(param, parent)
+    return ReadOnlyEditor(param, parent)
+
+
+def label_for(name: str) -> str:
+    """'kernel_size' -> 'Kernel size'."""
+    s = name.replace("_", " ")
+    return s[:1].upper() + s[1:]

@@ -1,0 +1,67 @@
+"""The Problems panel: every problem the latest inference found; clicking one selects and centres its node."""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
+
+from .. import icons, theme
+
+NODE_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+class ProblemsPanel(QWidget):
+    node_clicked = Signal(str)
+    count_changed = Signal(int)
+
+    def __init__(self, document, parent=None):
+        super().__init__(parent)
+        self.doc = document
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(6, 4, 6, 4)
+        lay.setSpacing(2)
+        self.list = QListWidget(self)
+        self.list.setWordWrap(True)
+        self.list.itemClicked.connect(self._clicked)
+        self.list.itemActivated.connect(self._clicked)
+        self.empty = QLabel("", self)
+        self.empty.setProperty("role", "muted")
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        lay.addWidget(self.list, 1)
+        lay.addWidget(self.empty, 1)
+        document.inference_updated.connect(self.show_result)
+        document.project_changed.connect(lambda _p: self.show_result(None))
+        self.show_result(document.result)
+
+    def show_result(self, result):
+        self.list.clear()
+        if result is None:
+            loading = not self.doc.is_keras_ready()
+            self.empty.setText("Checking the graph once TensorFlow has loaded…" if loading else "")
+            self.list.hide()
+            self.empty.show()
+            self.count_changed.emit(0)
+            return
+        warn = icons.icon("error", theme.current()["error"])
+        for p in result.problems:
+            text = f"{p.node_name}: {p.message}" if p.node_id else f"Graph: {p.message}"
+            it = QListWidgetItem(warn, text)
+            it.setData(NODE_ROLE, p.node_id)
+            it.setToolTip(str(p))
+            self.list.addItem(it)
+        n = len(result.problems)
+        if n:
+            self.empty.hide()
+            self.list.show()
+        else:
+            self.empty.setText("No problems: every shape fits.")
+            self.list.hide()
+            self.empty.show()
+        self.count_changed.emit(n)
+
+    def _clicked(self, item):
+        k = item.data(NODE_ROLE)
+        if k:
+            self.node_clicked.emit(k)
+
+    def items(self):
+        return [self.list.item(i).text() for i in range(self.list.count())]

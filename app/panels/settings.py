@@ -1,0 +1,274 @@
+"""Project settings: name, optimizer and its params (from ``catalog.OPTIMIZERS``), learning-rate schedule
+(``catalog.SCHEDULES``), global dropout and L2. Losses live on the Output nodes (listed here, one click
+selects them). Every change is an undo step."""
+from __future__ import annotations
+
+from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
+from PySide6.QtWidgets import (QComboBox, QGridLayout, QLabel, QLineEdit, QPushButton, QScrollArea, QVBoxLayout,
+                               QWidget)
+
+from core import catalog
+
+from .. import commands
+from .param_editors import FloatSpin, label_for, make_editor
+
+SCHEDULE_LABELS = {"none": "Constant", "step": "Step decay", "cosine": "Cosine decay", "plateau": "Reduce on plateau"}
+
+
+def _label(text, role=None, wrap=False):
+    lab = QLabel(text)
+    if role:
+        lab.setProperty("role", role)
+    lab.setWordWrap(wrap)
+    return lab
+
+
+def _grid():
+    g = QGridLayout()
+    g.setHorizontalSpacing(10)
+    g.setVerticalSpacing(7)
+    g.setColumnStretch(1, 1)
+    return g
+
+
+class ProjectSettings(QWidget):
+    select_node = Signal(str)
+
+    def __init__(self, document, parent=None):
+        super().__init__(parent)
+        self.doc = document
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        self.scroll = QScrollArea(self)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        outer.addWidget(self.scroll)
+        self._graph = None
+        document.project_changed.connect(self._project_changed)
+        document.settings_changed.connect(self._settings_changed)
+        document.locked_changed.connect(lambda locked, _r: self.scroll.widget() and self.scroll.widget().setEnabled(not locked))
+        self._project_changed(document.project)
+
+    @property
+    def project(self):
+        return self.doc.project
+
+    def _project_changed(self, project):
+        if self._graph is not None:
+            for ev in (self._graph.events.node_added, self._graph.events.node_removed):
+                ev.disconnect(self._outputs_changed)
+            self._graph.events.param_changed.disconnect(self._param_changed)
+            self._graph.events.node_renamed.disconnect(self._outputs_changed)
+        self._graph = project.graph
+        for ev in (self._graph.events.node_added, self._graph.events.node_removed):
+            ev.connect(self._outputs_changed)
+        self._graph.events.param_changed.connect(self._param_changed)
+        self._graph.events.node_renamed.connect(self._outputs_changed)
+        self.rebuild()
+
+    def rebuild(self):
+        p = self.project
+        body = QWidget()
+        lay = QVBoxLayout(body)
+        lay.setContentsMargins(14, 12, 14, 14)
+        lay.setSpacing(6)
+
+        lay.addWidget(_label("Project", "section"))
+        g = _grid()
+        self.name_edit = QLineEdit(p.name)
+        self.name_edit.editingFinished.connect(self._name)
+        g.addWidget(_label("Name", "muted"), 0, 0)
+        g.addWidget(self.name_edit, 0, 1)
+        self.desc_edit = QLineEdit(p.description)
+        self.desc_edit.setPlaceholderText("what this network is for")
+        self.desc_edit.editingFinished.connect(self._description)
+        g.addWidget(_label("Description", "muted"), 1, 0)
+        g.addWidget(self.desc_edit, 1, 1)
+        lay.addLayout(g)
+
+        lay.addWidget(_label("Optimizer", "section"))
+        opt = p.compile.get("optimizer", {}) or {}
+        g = _grid()
+        self.opt_combo = QComboBox()
+        for key, (label, _params) in catalog.OPTIMIZERS.items():
+            self.opt_combo.addItem(label, key)
+        i = self.opt_combo.findData(opt.get("name", "adam"))
+        self.opt_combo.setCurrentIndex(max(i, 0))
+        self.opt_combo.activated.connect(self._optimizer_kind)
+        g.addWidget(_label("Algorithm", "muted"), 0, 0)
+        g.addWidget(self.opt_combo, 0, 1)
+        params = catalog.OPTIMIZERS.get(opt.get("name", "adam"), ("", ()))[1]
+        self.opt_editors = {}
+        for row, prm in enumerate(params, start=1):
+            ed = make_editor(prm)
+            ed.set_value(opt.get(prm.name, prm.default))
+            ed.committed.connect(lambda v, k=prm.name, prm=prm: self._optimizer_param(prm, k, v))
+            g.addWidget(_label(label_for(prm.name), "muted"), row, 0)
+            g.addWidget(ed, row, 1)
+            self.opt_editors[prm.name] = ed
+        lay.addLayout(g)
+
+        lay.addWidget(_label("Learning-rate schedule", "section"))
+        sch = p.compile.get("schedule", {}) or {"kind": "none"}
+        g = _grid()
+        self.sch_combo = QComboBox()
+        for key in catalog.SCHEDULES:
+            self.sch_combo.addItem(SCHEDULE_LABELS.get(key, key), key)
+        self.sch_combo.setCurrentIndex(max(self.sch_combo.findData(sch.get("kind", "none")), 0))
+        self.sch_combo.activated.connect(self._schedule_kind)
+        g.addWidget(_label("Schedule", "muted"), 0, 0)
+        g.addWidget(self.sch_combo, 0, 1)
+        self.sch_editors = {}
+        for row, prm in enumerate(catalog.SCHEDULES.get(sch.get("kind", "none"), ()), start=1):
+            ed = make_editor(prm)
+            self.sch_editors[prm.name] = ed
+            ed.set_value(sch.get(prm.name, prm.default))
+            ed.committed.connect(lambda v, k=prm.name, prm=prm: self._schedule_param(prm, k, v))
+            g.addWidget(_label(label_for(prm.name), "muted"), row, 0)
+            g.addWidget(ed, row, 1)
+        lay.addLayout(g)
+
+        lay.addWidget(_label("Regularization", "section"))
+        g = _grid()
+        reg = p.regularization
+        self.dropout = FloatSpin()
+        self.dropout.setRange(0.0, 0.95)
+        self.dropout.setValue(float(reg.get("dropout", 0.0) or 0.0))
+        self.dropout.setToolTip("Dropout inserted after every Dense/Conv block (not before an Output); a layer can opt out in the inspector")
+        self.dropout.editingFinished.connect(lambda: self._reg("dropout", float(self.dropout.value())))
+        g.addWidget(_label("Global dropout", "muted"), 0, 0)
+        g.addWidget(self.dropout, 0, 1)
+        self.l2 = FloatSpin()
+        self.l2.setRange(0.0, 10.0)
+        self.l2.setValue(float(reg.get("l2", 0.0) or 0.0))
+        self.l2.setToolTip("L2 penalty on the kernels of weighted layers; a layer can set its own in the inspector")
+        self.l2.editingFinished.connect(lambda: self._reg("l2", float(self.l2.value())))
+        g.addWidget(_label("Global L2", "muted"), 1, 0)
+        g.addWidget(self.l2, 1, 1)
+        lay.addLayout(g)
+
+        lay.addWidget(_label("Losses", "section"))
+        self.outputs_box = QVBoxLayout()
+        self.outputs_box.setSpacing(4)
+        lay.addLayout(self.outputs_box)
+        self._fill_outputs()
+        self.error = _label("", "error", wrap=True)
+        self.error.hide()
+        lay.addWidget(self.error)
+        lay.addStretch(1)
+        body.setEnabled(not self.doc.locked)
+        self.scroll.setWidget(body)
+
+    def _fill_outputs(self):
+        while self.outputs_box.count():
+            w = self.outputs_box.takeAt(0).widget()
+            if w is not None:
+                w.deleteLater()
+        outs = self.project.graph.output_nodes()
+        if not outs:
+            self.outputs_box.addWidget(_label("No Output node yet: add one from the palette (Input / Output).", "muted", True))
+            return
+        self.outputs_box.addWidget(_label("Each Output node has its own loss; click to edit it.", "muted", True))
+        for n in outs:
+            b = QPushButton(f"{n.name}:  {n.params.get('loss', '?').replace('_', ' ')}")
+            b.setStyleSheet("text-align: left;")
+            b.setToolTip(f"Select {n.name} to change its loss, weight and metrics")
+            b.clicked.connect(lambda _=False, k=n.id: self.select_node.emit(k))
+            self.outputs_box.addWidget(b)
+
+    # -- commits ---------------------------------------------------------------------------------------------------
+    def _push(self, path, value, text):
+        self.doc.push(commands.SetProjectValue(self.doc, path, value, text))
+
+    def _refuse(self, msg):
+        self.error.setText(msg)
+        self.error.show()
+        self.doc.message.emit(msg)
+
+    def _name(self):
+        name = self.name_edit.text().strip()
+        if not name:
+            self._refuse("The project name cannot be empty")
+            self.name_edit.setText(self.project.name)
+            return
+        if name != self.project.name:
+            self._push(("name",), name, f"Rename project to {name}")
+
+    def _description(self):
+        d = self.desc_edit.text()
+        if d != self.project.description:
+            self._push(("description",), d, "Change description")
+
+    def _optimizer_kind(self, i):
+        key = self.opt_combo.itemData(i)
+        old = self.project.compile.get("optimizer", {}) or {}
+        if key == old.get("name"):
+            return
+        new = {"name": key}
+        for prm in catalog.OPTIMIZERS[key][1]:
+            new[prm.name] = old.get(prm.name, prm.default) if prm.name == "learning_rate" else prm.default
+        self._push(("compile", "optimizer"), new, f"Optimizer {catalog.OPTIMIZERS[key][0]}")
+
+    def _optimizer_param(self, prm, key, value):
+        err = prm.value_error(value)
+        if err:
+            self._refuse(f"{label_for(key)} {err}")
+            self.opt_editors[key].set_value((self.project.compile.get("optimizer") or {}).get(key, prm.default))
+            return
+        self.error.hide()
+        self._push(("compile", "optimizer", key), value, f"Change {label_for(key).lower()}")
+
+    def _schedule_kind(self, i):
+        key = self.sch_combo.itemData(i)
+        old = self.project.compile.get("schedule", {}) or {}
+        if key == old.get("kind", "none"):
+            return
+        new = {"kind": key}
+        for prm in catalog.SCHEDULES[key]:
+            new[prm.name] = prm.default
+        self._push(("compile", "schedule"), new, f"Schedule {SCHEDULE_LABELS.get(key, key).lower()}")
+
+    def _schedule_param(self, prm, key, value):
+        err = prm.value_error(value)
+        if err:
+            self._refuse(f"{label_for(key)} {err}")
+            self.sch_editors[key].set_value((self.project.compile.get("schedule") or {}).get(key, prm.default))
+            return
+        self.error.hide()
+        self._push(("compile", "schedule", key), value, f"Change {label_for(key).lower()}")
+
+    def _reg(self, key, value):
+        if float(self.project.regularization.get(key, 0.0) or 0.0) == value:
+            return
+        self._push(("regularization", key), value, f"Global {'dropout' if key == 'dropout' else 'L2'} {value:g}")
+
+    # -- model → widgets ---------------------------------------------------------------------------------------------
+    def _settings_changed(self, path):
+        """Follow a change (an edit here, undo, another panel) without rebuilding under the user's cursor."""
+        p = self.project
+        if path == ("name",):
+            with QSignalBlocker(self.name_edit):
+                self.name_edit.setText(p.name)
+        elif path == ("description",):
+            with QSignalBlocker(self.desc_edit):
+                self.desc_edit.setText(p.description)
+        elif path[:1] == ("regularization",):
+            for key, spin in (("dropout", self.dropout), ("l2", self.l2)):
+                with QSignalBlocker(spin):
+                    spin.setValue(float(p.regularization.get(key, 0.0) or 0.0))
+        elif len(path) == 3 and path[:2] == ("compile", "optimizer") and path[2] in self.opt_editors:
+            self.opt_editors[path[2]].set_value(p.compile["optimizer"].get(path[2]))
+        elif len(path) == 3 and path[:2] == ("compile", "schedule") and path[2] in self.sch_editors:
+            self.sch_editors[path[2]].set_value(p.compile["schedule"].get(path[2]))
+        elif path[:1] == ("compile",):
+            QTimer.singleShot(0, self.rebuild)
+
+    def _outputs_changed(self, *_):
+        self._fill_outputs()
+
+    def _param_changed(self, node, key):
+        if node.type == "Output" and key == "loss":
+            self._fill_outputs()
+
+
+__all__ = ["ProjectSettings", "QSignalBlocker"]
