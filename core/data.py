@@ -189,10 +189,6 @@ def _make_splits(xs, ys, spec, tasks, default_val=0.15, default_test=0.15, name=
     return take(tr), take(va), take(te)
 
 
-def _check_fractions_only(spec, default_val, default_test):
-    return _fractions(spec, default_val, default_test)
-
-
 def _classes_of(y):
     """(task, num_classes) for integer labels 0..K-1."""
     k = int(y.max()) + 1 if len(y) else 0
@@ -300,9 +296,6 @@ def check_fit(dataset: Dataset, graph, info=None) -> list:
                 extra = f" (dataset input '{dataset.input_names[i]}')" if len(ins) > 1 else ""
                 msgs.append(f"dataset gives {_shape_str(have)} per sample{extra}, Input '{n.name}' expects "
                             f"{_shape_str(want)}")
-            dt = dataset.input_dtypes[i] if i < len(dataset.input_dtypes) else "float32"
-            if dt.startswith("int") and n.params.get("dtype", "float32") == "float32":
-                pass   # token ids fed as floats still work (Embedding casts); not an error
     if len(outs) != len(dataset.output_names):
         msgs.append(f"dataset gives {len(dataset.output_names)} target(s) ({', '.join(dataset.output_names)}), the "
                     f"graph has {len(outs)} Output node(s) ({', '.join(repr(n.name) for n in outs) or 'none'})")
@@ -419,16 +412,19 @@ def arrays_for_model(dataset: Dataset, split: Split, graph, info=None):
 
 def _map_stream(dataset, split, ins, outs, in_idx, out_idx, shapes):
     """Map a streamed (x, y) dataset's targets like ``_target_for``."""
+    from .tfload import import_keras
+    import_keras()
     import tensorflow as tf
     n, i, shp = outs[0], out_idx[0], shapes[0]
     loss = n.params.get("loss", "sparse_categorical_crossentropy")
     k = dataset.num_classes[i]
     ds = split.tf_dataset
     if loss == "categorical_crossentropy" or (loss not in CLASS_LOSSES and shp is not None and shp and shp[-1] == k):
-        return ds.map(lambda x, y: (x, tf.one_hot(tf.cast(y, tf.int32), k)), num_parallel_calls=tf.data.AUTOTUNE)
+        return ds.map(lambda x, y: (x, tf.one_hot(tf.cast(y, tf.int32), k)),
+                      num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
     if loss == "binary_crossentropy" or loss not in CLASS_LOSSES:
         return ds.map(lambda x, y: (x, tf.reshape(tf.cast(y, tf.float32), (-1, 1))),
-                      num_parallel_calls=tf.data.AUTOTUNE)
+                      num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
     return ds
 
 
@@ -464,10 +460,12 @@ def _gen_match_last(spec, rng, n):
     one-hot position (attention layers see no order by themselves, so the position is part of the input). Label
     'position': the index (0..seq_len-2) of the earlier token equal to the last one.
 
-    Measured (defaults: seq_len 10, vocab 32, 4,000 samples, 70% for training, Adam, batch 32, 20 epochs, about 13 s
-    on 2 CPU cores): Input → MultiHeadAttention(2 heads, key_dim 16, self-attention) → Flatten → Dense(9, softmax)
-    reaches 1.00 validation accuracy; a dense net (Flatten → Dense 128 relu → Dense 64 relu → Dense 9) reaches
-    only about 0.22 (chance is 0.11): comparing the last token with each earlier one is what attention does.
+    Measured (defaults: seq_len 10, vocab 32, 4,000 samples, 70% for training, batch 32, 2 CPU cores, about 1 s an
+    epoch): Input → MultiHeadAttention(2 heads, key_dim 16, self-attention) → Flatten → Dense(9, softmax) reaches
+    1.00 validation accuracy. Learning has a plateau at chance (0.11) and then jumps: with Adam 3e-3 the jump came
+    at epoch 4-6 for three seeds, with Adam 1e-3 at epoch 12-14 — use 3e-3 and 15-20 epochs. A dense net
+    (Flatten → Dense 128 relu → Dense 64 relu → Dense 9) reaches only about 0.22 in 20 epochs: comparing the last
+    token with each earlier one is what attention does.
     """
     L = _int_setting(spec, "seq_len", 10, 3, 200)
     V = _int_setting(spec, "vocab", 32, L - 1, 10000, f" (at least seq_len - 1 = {L - 1}: earlier tokens differ)")
@@ -562,8 +560,9 @@ def _gen_sum_sign(spec, rng, n):
 def _gen_two_inputs(spec, rng, n):
     """Two inputs, one 4-class output: 'sequence' (seq_len, 1) floats and 'features' (4,) floats.
     class = 2 * [sum of the sequence > 0] + [f0 + f1 - f2 - f3 > 0], so the network needs both inputs
-    (each alone gives at most 0.5). Two branches (e.g. Flatten or GRU on the sequence, Dense on the features)
-    joined by Concatenate reach above 0.9."""
+    (each alone gives at most 0.5). Measured (4,000 samples, 20 epochs, about 16 s): Flatten on the sequence and
+    Dense(16, relu) on the features, joined by Concatenate → Dense(32, relu) → Dense(4, softmax), reaches 0.97
+    validation accuracy; the same net on one input alone about 0.5."""
     L = _int_setting(spec, "seq_len", 10, 1, 1000)
     seq = rng.normal(size=(n, L, 1)).astype(np.float32)
     feats = rng.normal(size=(n, 4)).astype(np.float32)
@@ -575,8 +574,10 @@ def _gen_two_inputs(spec, rng, n):
 
 def _gen_two_heads(spec, rng, n):
     """One input, two outputs: 'features' (8,) N(0, 1) floats; 'kind' (3 classes: which of x0+x1, x2+x3, x4+x5 is
-    largest) and 'size' (regression: the mean of the squares of all 8 values). An MLP trunk with a softmax head
-    (sparse_categorical_crossentropy) and a linear head (mean_squared_error) learns both."""
+    largest) and 'size' (regression: the mean of the squares of all 8 values; standard deviation about 0.5).
+    Measured (4,000 samples, 30 epochs, about 21 s): Dense 64 relu → Dense 64 relu, then a Dense(3, softmax) head
+    (sparse_categorical_crossentropy) and a Dense(1) head (mean_squared_error) reach 0.99 accuracy on 'kind' and a
+    mean absolute error of about 0.09 on 'size'."""
     x = rng.normal(size=(n, 8)).astype(np.float32)
     kind = np.argmax(np.stack([x[:, 0] + x[:, 1], x[:, 2] + x[:, 3], x[:, 4] + x[:, 5]], axis=1), axis=1)
     size = (x ** 2).mean(axis=1).astype(np.float32)
@@ -628,10 +629,6 @@ def _task_hint(spec, target, i):
     if t is not None and t not in TASK_WORDS:
         raise DataError(f"data setting 'task' is {t!r}; expected one of {', '.join(TASK_WORDS)}")
     return t
-
-
-def _num_key(v):
-    return float(v)
 
 
 def _encode_target(values, where, hint, numeric=None):
@@ -1119,7 +1116,6 @@ def _read_npz_objects(path):
 def _read_keras(name, found):
     """((x_train, y_train), (x_test, y_test)) from the cached file(s), in Keras' own layout."""
     import gzip
-    import pickle
     import tarfile
     if name == "mnist":
         with np.load(found, allow_pickle=False) as f:

@@ -474,3 +474,36 @@ def test_keras_cached_file_that_is_broken(keras_home):
     (keras_home / "mnist.npz").write_bytes(b"junk")
     with pytest.raises(DataError, match=r"MNIST in Keras' cache .*mnist.npz\) cannot be read"):
         load_dataset({"source": "keras", "name": "mnist"})
+
+
+# -- fit checks on examples and multi-output -----------------------------------------------------------------------
+def test_digits_example_fits_its_dataset():
+    from core.project import load_project
+    from tests.conftest import EXAMPLES
+    proj = load_project(EXAMPLES / "digits_cnn.layerwise")
+    ds = load_dataset(proj.data, EXAMPLES)
+    assert check_fit(ds, proj) == []
+    x, y = arrays_for_model(ds, ds.test, proj.graph)
+    assert x.shape == (ds.test.n, 8, 8, 1) and y.shape == (ds.test.n,)
+
+
+def test_two_heads_fit_and_targets():
+    ds = _gen("two_heads")
+    g, ids = chain(("Input", {"shape": [8]}, "features"), ("Dense", {"units": 16, "activation": "relu"}),
+                   ("Dense", {"units": 3, "activation": "softmax"}), ("Output", {}, "kind"))
+    size = g.add_node("Dense", {"units": 1})
+    g.connect(ids[1], size.id)
+    out = g.add_node("Output", {"loss": "mean_squared_error", "metrics": ["mae"]}, name="size")
+    g.connect(size.id, out.id)
+    assert check_fit(ds, g) == []
+    x, (y_kind, y_size) = arrays_for_model(ds, ds.train, g)
+    assert y_kind.shape == (ds.train.n,) and y_size.shape == (ds.train.n, 1) and y_size.dtype == np.float32
+    g.set_param(out.id, "loss", "sparse_categorical_crossentropy")
+    msgs = check_fit(ds, g)
+    assert msgs == ["Output 'size' uses sparse_categorical_crossentropy (classification) but the dataset's target "
+                    "'size' is numeric (regression): use mean_squared_error, mean_absolute_error or huber"]
+    g.rename(out.id, "other")                          # names no longer match: by position, still fine
+    g.set_param(out.id, "loss", "mean_squared_error")
+    assert check_fit(ds, g) == []
+    g.remove_node(out.id)
+    assert check_fit(ds, g) == ["dataset gives 2 target(s) (kind, size), the graph has 1 Output node(s) ('kind')"]
