@@ -149,12 +149,11 @@ def split_indices(n, val_frac, test_frac, seed=0, strata=None):
     else:
         strata = np.asarray(strata)
         groups = [np.flatnonzero(strata == c) for c in np.unique(strata)]
+    sizes = [len(g) for g in groups]
+    n_tests, n_vals = _allocate(sizes, test_frac), _allocate(sizes, val_frac)
     tr, va, te = [], [], []
-    for idx in groups:
+    for idx, m, n_test, n_val in zip(groups, sizes, n_tests, n_vals):
         idx = rng.permutation(idx)
-        m = len(idx)
-        n_test = int(round(m * test_frac))
-        n_val = int(round(m * val_frac))
         while n_test + n_val >= m and (n_test or n_val):   # keep at least one training sample of each class
             if n_val >= n_test and n_val:
                 n_val -= 1
@@ -165,6 +164,16 @@ def split_indices(n, val_frac, test_frac, seed=0, strata=None):
         tr.append(idx[n_test + n_val:])
     parts = [rng.permutation(np.concatenate(p)).astype(np.int64) for p in (tr, va, te)]
     return tuple(parts)
+
+
+def _allocate(sizes, frac):
+    """Per-group counts that add up to round(total * frac), each group getting its share (largest remainders)."""
+    total = int(math.floor(sum(sizes) * frac + 0.5))
+    base = [int(math.floor(m * frac)) for m in sizes]
+    order = sorted(range(len(sizes)), key=lambda i: -(sizes[i] * frac - base[i]))
+    for i in order[:max(0, total - sum(base))]:
+        base[i] += 1
+    return base
 
 
 def _make_splits(xs, ys, spec, tasks, default_val=0.15, default_test=0.15, name="dataset"):
@@ -708,7 +717,10 @@ def _load_csv(spec, base_dir):
             continue
         rows.append([c.strip() for c in row])
         lines.append(reader.line_num)
-    if spec.get("header", True):
+    header_flag = spec.get("header")
+    if header_flag is None:     # no header when every cell of the first row is a number
+        header_flag = not all(_parse_number(c) is not None for c in rows[0])
+    if header_flag:
         header, rows, lines = rows[0], rows[1:], lines[1:]
         header = [h or f"column_{i + 1}" for i, h in enumerate(header)]
         dup = sorted({h for h in header if header.count(h) > 1})
