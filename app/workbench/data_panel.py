@@ -14,14 +14,17 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayo
                                QLineEdit, QPushButton, QSizePolicy, QSpinBox, QStackedWidget, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
+from . import style
 from .thumbs import ThumbGrid, is_image_batch
 
 SOURCES = [("builtin", "Built-in dataset"), ("csv", "CSV file"), ("npz", "NPZ file (numpy arrays)"),
            ("image_folder", "Image folder (one subfolder per class)")]
-BUILTIN_GROUPS = [("scikit-learn", ("digits", "iris", "wine", "breast_cancer")),
-                  ("generated sequences", ("match_last", "parity", "count_ones", "sum_sign", "two_inputs",
-                                           "two_heads")),
-                  ("Keras (from its cache)", ("mnist", "fashion_mnist", "cifar10", "imdb"))]
+try:
+    from core.data import GENERATED_TASKS, KERAS_SETS, SKLEARN_SETS
+except ImportError:  # pragma: no cover
+    SKLEARN_SETS, GENERATED_TASKS, KERAS_SETS = ("digits", "iris", "wine", "breast_cancer"), (), ()
+BUILTIN_GROUPS = [("scikit-learn", tuple(SKLEARN_SETS)), ("generated", tuple(GENERATED_TASKS)),
+                  ("Keras cache", tuple(KERAS_SETS))]
 PREVIEW_N = 24
 
 
@@ -115,10 +118,11 @@ class DataPanel(QWidget):
         self.samples = QSpinBox()
         self.samples.setRange(100, 1_000_000)
         self.samples.setSingleStep(500)
-        self.samples.setValue(2000)
+        self.samples.setValue(4000)
         self.seq_len = QSpinBox()
-        self.seq_len.setRange(2, 10000)
-        self.seq_len.setValue(10)
+        self.seq_len.setRange(0, 10000)
+        self.seq_len.setSpecialValueText("task default")
+        self.seq_len.setValue(0)
         f.addRow("Dataset", self.name)
         f.addRow("Form", self.form)
         f.addRow("Samples", self.samples)
@@ -218,7 +222,8 @@ class DataPanel(QWidget):
         self.balance.setMenuEnabled(False)
         self.balance.hideButtons()
         self.balance.setMouseEnabled(False, False)
-        self.balance.setTitle("Class balance (training split)", size="8pt", color="#555")
+        self.balance.setTitle("Class balance (training split)", size="8pt", color=style.tokens()["muted"])
+        style.style_plot(self.balance.getPlotItem())
         self.balance.getAxis("left").setWidth(36)
         self._bars = pg.BarGraphItem(x=[0], height=[0], width=0.75, brush="#5b8def", pen=None)
         self.balance.addItem(self._bars)
@@ -254,7 +259,14 @@ class DataPanel(QWidget):
             c.activated.connect(self._edited)
             c.lineEdit().editingFinished.connect(self._edited)
         self._spec = {}
+        self.name.currentIndexChanged.connect(self._name_changed)
         self._source_changed()
+
+    def _name_changed(self, _i):
+        if not self._loading:  # another task: its own default length
+            self._loading = True
+            self.seq_len.setValue(0)
+            self._loading = False
 
     # -- spec <-> widgets ------------------------------------------------------------------------------------------
     def load(self, spec: dict, base_dir=None):
@@ -273,8 +285,8 @@ class DataPanel(QWidget):
                 j = self.name.findData(s.get("name", "digits"))
                 self.name.setCurrentIndex(max(0, j))
                 self.form.setCurrentIndex(max(0, self.form.findData(s.get("form", "images"))))
-                self.samples.setValue(int(s.get("samples", 2000)))
-                self.seq_len.setValue(int(s.get("seq_len", 10)))
+                self.samples.setValue(int(s.get("samples", 4000)))
+                self.seq_len.setValue(int(s.get("seq_len", 0)))
             elif src == "csv":
                 self.csv_path.setText(str(s.get("path", "")))
                 self._fill_csv_columns()
@@ -315,7 +327,10 @@ class DataPanel(QWidget):
                 out.pop("form", None)
             if real == "generated":
                 out["samples"] = self.samples.value()
-                out["seq_len"] = self.seq_len.value()
+                if self.seq_len.value() > 0:
+                    out["seq_len"] = self.seq_len.value()
+                else:
+                    out.pop("seq_len", None)
             else:
                 out.pop("samples", None)
                 out.pop("seq_len", None)
@@ -428,7 +443,7 @@ class DataPanel(QWidget):
         self.fit.setText("")
 
     def show_error(self, text):
-        self.status.setText(f"<span style='color:#c62828'>{html.escape(text)}</span>")
+        self.status.setText(f"<span style='color:{style.tokens()['error']}'>{html.escape(text)}</span>")
         self.fit.setText("")
         self.balance.setVisible(False)
         self.thumbs.clear()
@@ -441,7 +456,7 @@ class DataPanel(QWidget):
         from core.data import _shape_str
         lines = [f"<b>{html.escape(ds.name)}</b>"]
         if ds.description:
-            lines.append(f"<span style='color:#666'>{html.escape(ds.description)}</span>")
+            lines.append(f"<span style='color:{style.tokens()['muted']}'>{html.escape(ds.description)}</span>")
         ns = [f"{s.n:,} {label}" for label, s in (("training", ds.train), ("validation", ds.val),
                                                    ("test", ds.test)) if s is not None]
         lines.append("Samples: " + ", ".join(ns))
@@ -490,7 +505,7 @@ class DataPanel(QWidget):
             c0 = 0
             if has_y:
                 it = QTableWidgetItem(str(labels[r]))
-                it.setForeground(pg.mkColor("#1f4fb4"))
+                it.setForeground(pg.mkColor(style.tokens()["accent"]))
                 self.table.setItem(r, 0, it)
                 c0 = 1
             for c in range(ncol):
@@ -504,10 +519,10 @@ class DataPanel(QWidget):
     def show_fit(self, messages, graph_ok=True):
         if messages:
             items = "".join(f"<li>{html.escape(m)}</li>" for m in messages)
-            self.fit.setText(f"<span style='color:#c62828'><b>Does not fit the network:</b></span>"
+            self.fit.setText(f"<span style='color:{style.tokens()['error']}'><b>Does not fit the network:</b></span>"
                              f"<ul style='margin-left:-20px'>{items}</ul>")
         elif graph_ok:
-            self.fit.setText("<span style='color:#1b7f3b'>✓ Fits the network's Input and Output</span>")
+            self.fit.setText(f"<span style='color:{style.tokens()['ok']}'>✓ Fits the network's Input and Output</span>")
         else:
             self.fit.setText("")
 

@@ -8,9 +8,11 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QSizePolicy, QSpinBox, QVBoxLayout,
                                QWidget)
 
+from . import style
 from .render import attention_view, feature_view, input_view
 
 ATTENTION_TYPES = {"MultiHeadAttention", "Attention", "AdditiveAttention"}
@@ -29,24 +31,23 @@ class _View:
 
     def __init__(self, title, lut=None):
         self.plot = pg.PlotItem()
-        self.plot.setTitle(title, size="9pt", color="#333")
+        style.style_plot(self.plot, title=title)
+        self.title = title
         self.plot.setMenuEnabled(False)
         self.plot.hideButtons()
-        for ax in ("left", "bottom"):
-            self.plot.getAxis(ax).setTextPen("#444")
-            self.plot.getAxis(ax).setPen("#999")
         self.image = pg.ImageItem(axisOrder="row-major")
         if lut is not None:
             self.image.setColorMap(lut)
         self.plot.addItem(self.image)
-        self.bars = pg.BarGraphItem(x=[0], height=[0], width=0.8, brush="#1f77b4", pen=None)
+        self.bars = pg.BarGraphItem(x=[0], height=[0], width=0.8, brush=style.TRAIN, pen=None)
         self.plot.addItem(self.bars)
         self.bars.setVisible(False)
         self.mode = None
         self.data = None
 
     def set_title(self, text):
-        self.plot.setTitle(text, size="9pt", color="#333")
+        self.title = text
+        self.plot.setTitle(text, size="9pt", color=style.tokens()["text"])
 
     def show_image(self, img, rgb=False, gray=False):
         self.data = img
@@ -156,7 +157,6 @@ class FeaturePanel(QWidget):
         lay.addLayout(bar)
 
         self.glw = pg.GraphicsLayoutWidget()
-        self.glw.setBackground("w")
         self.glw.setMinimumHeight(160)
         self.glw.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
         self.input_view = _View("Input")
@@ -168,15 +168,22 @@ class FeaturePanel(QWidget):
         lay.addWidget(self.glw, 1)
         self.caption = QLabel("Train the network, or pick a layer of a trained one, to see what it outputs.")
         self.caption.setWordWrap(True)
-        self.caption.setStyleSheet("color: #555;")
+        self.caption.setForegroundRole(QPalette.PlaceholderText)
         lay.addWidget(self.caption)
 
+        self.apply_theme(style.tokens())
+        style.on_change(self.apply_theme)
         self.node_types: dict[str, str] = {}
         self.node_names: dict[str, str] = {}
         self.last_kind = None
         self.last_shape = None
         self.layer.currentIndexChanged.connect(lambda _i: self.wanted.emit())
         self.sample.valueChanged.connect(lambda _v: self.wanted.emit())
+
+    def apply_theme(self, t):
+        self.glw.setBackground(t["panel"])
+        for v in (self.input_view, self.output_view):
+            style.style_plot(v.plot, t, v.title)
 
     # -- inputs ----------------------------------------------------------------------------------------------------
     def set_nodes(self, nodes):

@@ -13,13 +13,15 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QSizePolicy,
                                QVBoxLayout, QWidget)
 
+from . import style
 from .render import Ema
 
-TRAIN_COLOR = "#1f77b4"
-VAL_COLOR = "#e8710a"
-RAW_COLOR = "#8fb8de"
-LR_COLOR = "#2ca02c"
+TRAIN_COLOR = style.TRAIN
+VAL_COLOR = style.VAL
+RAW_COLOR = style.RAW
+LR_COLOR = style.LR
 MAX_OLD_RUNS = 4
+PLOTS_PER_ROW = 4
 SKIP_KEYS = {"lr", "learning_rate", "time_s", "epoch", "seconds"}
 
 
@@ -110,14 +112,13 @@ class PlotsPanel(QWidget):
         lay.addLayout(bar)
 
         self.glw = pg.GraphicsLayoutWidget()
-        self.glw.setBackground("w")
         self.glw.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
         self.glw.setMinimumHeight(160)
         lay.addWidget(self.glw, 1)
         self.batch_plot = self._new_plot("Batch loss", "epoch")
         self.glw.addItem(self.batch_plot, row=0, col=0)
         self.lr_plot = self._new_plot("Learning rate", "epoch")
-        self.lr_plot.setMaximumWidth(260)
+        self.lr_plot.setMaximumWidth(300)
         self.glw.addItem(self.lr_plot, row=0, col=1)
         self.epoch_layout = self.glw.addLayout(row=1, col=0, colspan=2)
         self.epoch_plots: dict[str, pg.PlotItem] = {}
@@ -126,20 +127,26 @@ class PlotsPanel(QWidget):
         self.runs: list[Run] = []
         self.run: Run | None = None
         self.steps_per_epoch = 1
+        self.x_range = None
+        self.apply_theme(style.tokens())
+        style.on_change(self.apply_theme)
         self.timer = QTimer(self)
         self.timer.setInterval(50)  # 20 Hz
         self.timer.timeout.connect(self.refresh)
         self.timer.start()
 
     # -- plots -------------------------------------------------------------------------------------------------
+    def apply_theme(self, t):
+        self.glw.setBackground(t["panel"])
+        for p in [self.batch_plot, self.lr_plot, *self.epoch_plots.values()]:
+            style.style_plot(p, t, p.titleLabel.text)
+
     def _new_plot(self, title, xlabel):
         p = pg.PlotItem()
-        p.setTitle(title, size="9pt", color="#333")
+        style.style_plot(p, title=title)
         p.showGrid(x=True, y=True, alpha=0.15)
         p.setLabel("bottom", xlabel)
-        for ax in ("left", "bottom"):
-            p.getAxis(ax).setTextPen("#444")
-            p.getAxis(ax).setPen("#999")
+        p.getAxis("left").setWidth(44)
         p.setMenuEnabled(False)
         p.hideButtons()
         p.setClipToView(True)
@@ -154,9 +161,12 @@ class PlotsPanel(QWidget):
             p.addLegend(offset=(-8, 8), labelTextSize="8pt")
             if self.log_box.isChecked() and base.endswith("loss"):
                 p.setLogMode(y=True)
-            # the loss first, then metrics in arrival order
+            if self.x_range is not None:
+                p.setXRange(*self.x_range, padding=0.02)
+                p.enableAutoRange(x=False, y=True)
+            i = len(self.epoch_plots)
             self.epoch_plots[base] = p
-            self.epoch_layout.addItem(p, row=0, col=len(self.epoch_plots) - 1)
+            self.epoch_layout.addItem(p, row=i // PLOTS_PER_ROW, col=i % PLOTS_PER_ROW)
         return p
 
     def _curve(self, run, key):
@@ -231,6 +241,12 @@ class PlotsPanel(QWidget):
     # -- data in (GUI thread, from queued signals) ----------------------------------------------------------------
     def on_start(self, info):
         self.steps_per_epoch = max(1, int(info.get("steps_per_epoch") or 1))
+        epochs = int(info.get("epochs") or 1)
+        self.x_range = (0, max(1, epochs))
+        # a fixed x frame (the whole run) that fills up as it trains; only y follows the data
+        for p in [self.batch_plot, self.lr_plot, *self.epoch_plots.values()]:
+            p.setXRange(*self.x_range, padding=0.02)
+            p.enableAutoRange(x=False, y=True)
 
     def on_batch(self, epoch, step, logs, info):
         run = self.run
@@ -253,7 +269,8 @@ class PlotsPanel(QWidget):
             return
         x = epoch + 1
         row = {"epoch": x}
-        for k, v in logs.items():
+        # the losses first (their plots come first), then the metrics
+        for k, v in sorted(logs.items(), key=lambda kv: (not kv[0].replace("val_", "").endswith("loss"), kv[0])):
             try:
                 v = float(v)
             except (TypeError, ValueError):
@@ -276,6 +293,9 @@ class PlotsPanel(QWidget):
                 s.dirty = False
                 x, y = s.data()
                 self._curve(run, key).setData(x, y)
+                if key == "lr" and len(y):
+                    top = float(np.nanmax(y)) if np.isfinite(y).any() else 1.0
+                    self.lr_plot.setYRange(0, top * 1.15 if top > 0 else 1.0, padding=0)
 
     # -- options -------------------------------------------------------------------------------------------------
     def _set_log(self, on):
@@ -283,7 +303,6 @@ class PlotsPanel(QWidget):
         for base, p in self.epoch_plots.items():
             if base.endswith("loss"):
                 p.setLogMode(y=on)
-        self.lr_plot.setLogMode(y=on)
 
     def _show_old(self, on):
         for run in self.runs:

@@ -15,6 +15,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QSplitter, QStackedWidget, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
+from . import style
 from .render import fmt_metric, labels_of
 from .thumbs import ThumbGrid, is_image_batch
 
@@ -161,7 +162,9 @@ class ResultsPanel(QWidget):
         self.matrix.setToolTip("Rows: true class · columns: predicted class. Click a cell to see its samples.")
         self.matrix.cellClicked.connect(self._cell_clicked)
         self.scatter = pg.PlotWidget()
-        self.scatter.setBackground("w")
+        self.scatter.setBackground(style.tokens()["panel"])
+        style.style_plot(self.scatter.getPlotItem())
+        style.on_change(lambda t: (self.scatter.setBackground(t["panel"]), style.style_plot(self.scatter.getPlotItem(), t)))
         self.scatter.setLabel("bottom", "true value")
         self.scatter.setLabel("left", "predicted")
         self.scatter.showGrid(x=True, y=True, alpha=0.2)
@@ -329,7 +332,7 @@ class ResultsPanel(QWidget):
             for c, txt in enumerate([t, p]):
                 it = QTableWidgetItem(str(txt))
                 if wrong and c == 1:
-                    it.setForeground(QColor("#c62828"))
+                    it.setForeground(QColor(style.tokens()["error"]))
                 self.rows.setItem(r, c, it)
             for c in range(ncol):
                 it = QTableWidgetItem(f"{x[i, c]:g}")

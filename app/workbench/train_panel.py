@@ -3,10 +3,11 @@ and the progress line (epoch, batch, samples/s, ETA)."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QStandardItem, QStandardItemModel
+from PySide6.QtGui import QPalette, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QProgressBar,
                                QPushButton, QSizePolicy, QSpinBox, QVBoxLayout, QWidget)
 
+from . import style
 from .render import fmt_eta, fmt_metric, fmt_rate
 
 MONITORS = ["val_loss", "loss", "val_accuracy", "accuracy"]
@@ -85,7 +86,7 @@ class TrainPanel(QWidget):
         lay.addWidget(self.progress)
         self.detail = QLabel("")
         self.detail.setWordWrap(True)
-        self.detail.setStyleSheet("color: #444;")
+        self.detail.setForegroundRole(QPalette.PlaceholderText)
         lay.addWidget(self.detail)
         self.message = QLabel("")
         self.message.setWordWrap(True)
@@ -260,7 +261,7 @@ class TrainPanel(QWidget):
         self.progress.setValue(int(1000 * min(1.0, (epoch + 1 - initial_epoch) / span)))
         parts = [f"{k} {fmt_metric(v)}" for k, v in logs.items() if k not in ("lr", "time_s")
                  and isinstance(v, (int, float))]
-        self.message.setStyleSheet("color: #333;")
+        self.message.setStyleSheet("")
         self.message.setText(f"Epoch {epoch + 1}: " + ", ".join(parts))
 
     def show_done(self, text, ok=True):
@@ -268,7 +269,7 @@ class TrainPanel(QWidget):
         if ok:
             self.progress.setValue(1000)
         self.progress.setFormat(text.split("\n")[0][:80] if ok else "Stopped by an error")
-        self.message.setStyleSheet("color: #333;" if ok else "color: #b00020;")
+        self.message.setStyleSheet("" if ok else f"color: {style.tokens()['error']};")
         self.message.setText(text)
 
     def show_error(self, text):

@@ -10,7 +10,7 @@ import time
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QDockWidget, QMessageBox
 
 from .data_panel import DataPanel, make_preview
 from .features import FeaturePanel
@@ -90,22 +90,40 @@ class Workbench(QObject):
         w = self.window
         right = Qt.RightDockWidgetArea
         bottom = Qt.BottomDockWidgetArea
-        self.docks["training"] = w.add_panel(self.train_panel, "Training", right)
-        self.docks["data"] = w.add_panel(self.data_panel, "Data", right)
-        self.docks["plots"] = w.add_panel(self.plots, "Training plots", bottom)
-        self.docks["features"] = w.add_panel(self.features, "Feature maps", bottom)
-        self.docks["results"] = w.add_panel(self.results, "Results", bottom)
+        d = self.docks
+        d["training"] = w.add_panel(self.train_panel, "Training", right)
+        d["data"] = w.add_panel(self.data_panel, "Data", right)
+        d["plots"] = w.add_panel(self.plots, "Training plots", bottom)
+        d["features"] = w.add_panel(self.features, "Feature maps", bottom)
+        d["results"] = w.add_panel(self.results, "Results", bottom)
+        # feature maps (tabbed with the results) go beside the plots, not behind them: both are worth watching
+        # at once. QMainWindow's own dock API; a window without it still gets the panels.
         try:
-            tab = getattr(w, "tabifyDockWidget", None)
-            split = getattr(w, "splitDockWidget", None)
-            d = self.docks
-            if split is not None and all(d.values()):
-                split(d["plots"], d["features"], Qt.Horizontal)
-            if tab is not None and all(d.values()):
-                tab(d["features"], d["results"])
+            if all(isinstance(x, QDockWidget) for x in d.values()) and hasattr(w, "tabifyDockWidget"):
+                w.addDockWidget(bottom, d["features"], Qt.Horizontal)
+                w.tabifyDockWidget(d["features"], d["results"])
+                d["features"].show()
+                d["results"].show()
                 d["features"].raise_()
-        except Exception:  # a window without QMainWindow's dock API still gets the panels
+        except Exception:
             log.debug("dock arrangement failed", exc_info=True)
+        self._sized = False
+
+    def _show_for_run(self):
+        """Bring the training, plot and feature-map panels to the front (and give the plots room, once)."""
+        d = self.docks
+        for key in ("training", "plots", "features"):
+            dock = d.get(key)
+            if isinstance(dock, QDockWidget):
+                if not dock.isVisible():
+                    dock.show()
+                dock.raise_()
+        plots = d.get("plots")
+        w = self.window
+        if not self._sized and isinstance(plots, QDockWidget) and hasattr(w, "resizeDocks") and not plots.isFloating():
+            self._sized = True
+            if plots.height() < 300:
+                w.resizeDocks([plots], [max(300, int(w.height() * 0.36))], Qt.Vertical)
 
     def _add_menu(self):
         w = self.window
@@ -138,14 +156,6 @@ class Workbench(QObject):
         self.menu = menu
         for a in (self.start_action, self.stop_action, self.continue_action):
             menu.addAction(a)
-        menu.addSeparator()
-        for key, title in (("data", "Data"), ("training", "Training"), ("plots", "Training plots"),
-                           ("features", "Feature maps"), ("results", "Results")):
-            dock = self.docks.get(key)
-            if dock is not None and hasattr(dock, "toggleViewAction"):
-                a = dock.toggleViewAction()
-                a.setText(f"Show {title.lower()} panel")
-                menu.addAction(a)
         self._sync_actions()
 
     def _connect_window(self):
@@ -437,6 +447,7 @@ class Workbench(QObject):
         self.last_features = {}
         self._feature_token += 1
         self.results.clear("Training…")
+        self._show_for_run()
         data = self.dataset if self._data_key == self._data_spec_key() else None
         self._run_meta = {"continuing": continuing, "initial": initial, "epochs": cfg.epochs,
                           "t0": time.perf_counter(), "stop_clicked": False}
@@ -657,6 +668,9 @@ class Workbench(QObject):
 
     # -- closing -------------------------------------------------------------------------------------------------
     def _ask_close(self):
+        import os
+        if os.environ.get("LAYERWISE_NO_DIALOGS"):
+            return True
         r = QMessageBox.question(self.window, "Training is running",
                                  "A training run is in progress. Stop it and close the window?\n\n"
                                  "The weights learned so far are kept in the project.",
