@@ -260,7 +260,7 @@ def preprocessing_nodes(graph, arch, source, pos=(0.0, 0.0)):
             bias = -np.array(TORCH_MEAN, "float32") / std
         n = graph.add_node("Conv2D", {"filters": 3, "kernel_size": [1, 1], "activation": None},
                            name=graph.unique_name(f"preprocess_{a.preprocess}"), pos=(x, y),
-                           settings={"trainable": False})
+                           settings={"trainable": False, "pretrained": True})
         n.weights = [kernel, bias]
         graph.connect(source, n.id, 0)
         return n.id

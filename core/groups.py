@@ -73,7 +73,7 @@ def add_model_node(graph, model, *, name=None, pos=(0.0, 0.0), source=None, trai
     cfg = jsonable(model.get_config())
     cfg.pop("name", None)
     was_trainable = cfg.pop("trainable", True)
-    settings = {}
+    settings = {"pretrained": True}
     if was_trainable is False or not trainable:
         settings["trainable"] = False
         if _all_inner_frozen(cfg) or not trainable:

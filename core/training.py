@@ -526,8 +526,8 @@ def _build_fresh(project, keep_weights):
         n = project.graph.nodes.get(k)
         if n is None or n.weights is None:
             continue
-        if not (keep_weights or n.settings.get("trainable") is False):
-            continue
+        if not (keep_weights or n.settings.get("trainable") is False or n.settings.get("pretrained")):
+            continue  # (imported / pretrained-base nodes always start from the weights they carry)
         try:
             set_layer_weights(layer, n.weights)
         except Exception as e:

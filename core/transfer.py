@@ -541,6 +541,8 @@ def convert_model(model, graph, *, trust=False, where="model", settings_for=None
                 settings["call"] = tpl
             if owner is not None:
                 settings["shares"] = owner
+            elif weights:
+                settings["pretrained"] = True  # training starts from these weights (core.training keeps them)
             if settings_for:
                 settings.update(settings_for(lname) or {})
             name = lname if i == 0 else f"{lname}_call{i + 1}"
