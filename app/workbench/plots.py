@@ -33,8 +33,18 @@ class Series:
         self.y = np.empty(cap, dtype=np.float64)
         self.n = 0
         self.dirty = False
+        self.lo = math.inf      # finite bounds of y, kept as points arrive (y-range fitting without a scan)
+        self.hi = -math.inf
+        self.pos_lo = math.inf  # smallest positive y (log scale)
 
     def append(self, x, y):
+        if math.isfinite(y):
+            if y < self.lo:
+                self.lo = y
+            if y > self.hi:
+                self.hi = y
+            if 0 < y < self.pos_lo:
+                self.pos_lo = y
         if self.n == len(self.x):
             cap = 2 * len(self.x)
             self.x = np.resize(self.x, cap)
@@ -111,6 +121,7 @@ class PlotsPanel(QWidget):
         bar.addWidget(self.csv_btn)
         lay.addLayout(bar)
 
+        self._managed = {}
         self.glw = pg.GraphicsLayoutWidget()
         self.glw.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
         self.glw.setMinimumHeight(160)
@@ -128,6 +139,7 @@ class PlotsPanel(QWidget):
         self.run: Run | None = None
         self.steps_per_epoch = 1
         self.x_range = None
+        self._managed = {}
         self.apply_theme(style.tokens())
         style.on_change(self.apply_theme)
         self.timer = QTimer(self)
@@ -144,8 +156,10 @@ class PlotsPanel(QWidget):
     def _new_plot(self, title, xlabel):
         p = pg.PlotItem()
         style.style_plot(p, title=title)
-        p.showGrid(x=True, y=True, alpha=0.15)
+        # no grid: pyqtgraph draws it with the axes over the whole plot, so every curve update would repaint it
         p.setLabel("bottom", xlabel)
+        p.enableAutoRange(x=False, y=False)  # x: the run's epochs; y: fitted in refresh() with hysteresis
+        p.vb.sigRangeChangedManually.connect(lambda *_a, p=p: self._managed.__setitem__(id(p), False))
         p.getAxis("left").setWidth(44)
         p.setMenuEnabled(False)
         p.hideButtons()
@@ -163,7 +177,6 @@ class PlotsPanel(QWidget):
                 p.setLogMode(y=True)
             if self.x_range is not None:
                 p.setXRange(*self.x_range, padding=0.02)
-                p.enableAutoRange(x=False, y=True)
             i = len(self.epoch_plots)
             self.epoch_plots[base] = p
             self.epoch_layout.addItem(p, row=i // PLOTS_PER_ROW, col=i % PLOTS_PER_ROW)
@@ -244,9 +257,9 @@ class PlotsPanel(QWidget):
         epochs = int(info.get("epochs") or 1)
         self.x_range = (0, max(1, epochs))
         # a fixed x frame (the whole run) that fills up as it trains; only y follows the data
-        for p in [self.batch_plot, self.lr_plot, *self.epoch_plots.values()]:
+        for p in self._plots():
             p.setXRange(*self.x_range, padding=0.02)
-            p.enableAutoRange(x=False, y=True)
+            self._managed[id(p)] = True
 
     def on_batch(self, epoch, step, logs, info):
         run = self.run
@@ -288,14 +301,60 @@ class PlotsPanel(QWidget):
         run = self.run
         if run is None:
             return
+        touched = {}
         for key, s in run.series.items():
             if s.dirty:
                 s.dirty = False
                 x, y = s.data()
                 self._curve(run, key).setData(x, y)
-                if key == "lr" and len(y):
-                    top = float(np.nanmax(y)) if np.isfinite(y).any() else 1.0
-                    self.lr_plot.setYRange(0, top * 1.15 if top > 0 else 1.0, padding=0)
+                plot = run.plot_of[key]
+                touched[id(plot)] = plot
+        for plot in touched.values():
+            self._fit_y(plot)
+
+    def _plots(self):
+        return [self.batch_plot, self.lr_plot, *self.epoch_plots.values()]
+
+    def _is_log(self, plot):
+        if plot is self.batch_plot:
+            return self.log_box.isChecked()
+        base = next((b for b, p in self.epoch_plots.items() if p is plot), "")
+        return self.log_box.isChecked() and base.endswith("loss")
+
+    def _fit_y(self, plot, force=False):
+        """Fit the y range to the data of the visible runs, with hysteresis: the range changes only when the data
+        leave it or fill less than 40% of it (so axes are not redrawn on every tick)."""
+        if not force and not self._managed.get(id(plot), True):
+            return
+        log = self._is_log(plot)
+        lo, hi = math.inf, -math.inf
+        runs = ([self.run] if self.run else []) + (self.runs if self.old_box.isChecked() else [])
+        for run in runs:
+            for key, s in run.series.items():
+                if run.plot_of.get(key) is not plot or not s.n:
+                    continue
+                lo = min(lo, s.pos_lo if log else s.lo)
+                hi = max(hi, s.hi)
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            return
+        if log:
+            lo, hi = math.log10(lo), math.log10(max(hi, lo))
+        if plot is self.lr_plot and not log:
+            lo = min(0.0, lo)
+        span = hi - lo
+        if span <= 0:
+            span = abs(hi) * 0.2 or 1.0
+            lo, hi = lo - span / 2, hi + span / 2
+        cur_lo, cur_hi = plot.vb.viewRange()[1]
+        if not force and cur_lo <= lo and cur_hi >= hi and (cur_hi - cur_lo) <= 2.5 * span:
+            return
+        pad = 0.06 * span
+        plot.setYRange(lo - pad if not (plot is self.lr_plot and lo == 0) else 0.0, hi + pad, padding=0)
+        self._managed[id(plot)] = True
+
+    def fit_all(self):
+        for p in self._plots():
+            self._fit_y(p, force=True)
 
     # -- options -------------------------------------------------------------------------------------------------
     def _set_log(self, on):
@@ -303,11 +362,13 @@ class PlotsPanel(QWidget):
         for base, p in self.epoch_plots.items():
             if base.endswith("loss"):
                 p.setLogMode(y=on)
+        self.fit_all()
 
     def _show_old(self, on):
         for run in self.runs:
             for c in run.curves.values():
                 c.setVisible(on)
+        self.fit_all()
 
     def _resmooth(self, alpha):
         run = self.run

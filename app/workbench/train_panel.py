@@ -2,6 +2,8 @@
 and the progress line (epoch, batch, samples/s, ETA)."""
 from __future__ import annotations
 
+import time
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QPalette, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QProgressBar,
@@ -106,6 +108,7 @@ class TrainPanel(QWidget):
         self.es_monitor.currentTextChanged.connect(self._changed)
         self.es_restore.toggled.connect(self._changed)
         self._loading = False
+        self._last_batch_shown = 0.0
         self._devices = []
         self.set_devices(None)
         self.set_running(False, can_continue=False)
@@ -247,6 +250,11 @@ class TrainPanel(QWidget):
                             f"{info.get('batch_size', '?')}, {info.get('steps_per_epoch', '?')} batches per epoch")
 
     def show_batch(self, epoch, step, info, initial_epoch=0):
+        # a styled QProgressBar repaints synchronously on every change: 4 updates a second are plenty
+        now = time.perf_counter()
+        if now - self._last_batch_shown < 0.25:
+            return
+        self._last_batch_shown = now
         steps = max(1, int(self._info.get("steps_per_epoch") or 1)) if hasattr(self, "_info") else 1
         total = max(1, int(getattr(self, "_epochs_total", 1)))
         done = (epoch - initial_epoch) + (step + 1) / steps
