@@ -8,7 +8,7 @@ from pathlib import Path
 from . import catalog
 from .build import LOSS_CLASSES, build_model, compile_model
 from .errors import SettingsError
-from .layers import MERGES, layer_kwargs
+from .layers import MERGES, MODEL_CLASSES, UNSAFE_CLASSES, layer_kwargs
 
 FORMATS = (".h5", ".keras", ".py")
 
@@ -64,6 +64,54 @@ def _py(v):
     return repr(v)
 
 
+def _ctor(n, reg):
+    """Python source that makes the node's Keras layer."""
+    from .layers import effective_l2
+    l2 = effective_l2(n, reg)
+    regs = f"keras.regularizers.L2({l2!r})" if l2 > 0 else None
+    if n.type == "Bidirectional":
+        p = n.params
+        extra = f", kernel_regularizer={regs}" if regs else ""
+        ctor = (f"layers.Bidirectional(layers.{p.get('layer', 'LSTM')}({int(p.get('units', 32))}, "
+                f"return_sequences={bool(p.get('return_sequences'))!r}{extra}), merge_mode={p.get('merge_mode', 'concat')!r}, name={n.name!r})")
+    elif n.type == "KerasLayer":
+        cfg = dict(n.params.get("config", {}))
+        cfg["name"] = n.name
+        cls = n.params["class_name"]
+        if cls in MODEL_CLASSES:  # a nested model (group node)
+            ctor = f"keras.{'Sequential' if cls == 'Sequential' else 'Model'}.from_config({cfg!r})"
+        elif n.settings.get("trusted_code") is True and (cls in UNSAFE_CLASSES or n.params.get("module")):
+            obj = {"class_name": cls, "config": cfg, "module": n.params.get("module") or "keras.layers",
+                   "registered_name": n.params.get("registered_name")}
+            ctor = f"keras.saving.deserialize_keras_object({obj!r}, safe_mode=False)"  # trusted at import
+        else:
+            ctor = f"layers.{cls}.from_config({cfg!r})"
+    else:
+        kw = layer_kwargs(n)
+        args = ", ".join(f"{k2}={_py(list(v2) if isinstance(v2, tuple) else v2)}" for k2, v2 in kw.items())
+        if regs:
+            args += f", kernel_regularizer={regs}"
+        ctor = f"layers.{n.spec.keras_class}({args}{', ' if args else ''}name={n.name!r})"
+    return ctor
+
+
+def _py_call(template, srcs):
+    """Python source of a call template (port markers become the input variables)."""
+    from .layers import PORT
+
+    def lit(v):
+        if isinstance(v, dict):
+            if set(v) == {PORT}:
+                return srcs[v[PORT]]
+            return "{" + ", ".join(f"{k!r}: {lit(x)}" for k, x in v.items()) + "}"
+        if isinstance(v, (list, tuple)):
+            return "[" + ", ".join(lit(x) for x in v) + "]"
+        return repr(v)
+    parts = [lit(a) for a in template.get("args", [])]
+    parts += [f"{k}={lit(x)}" for k, x in template.get("kwargs", {}).items()]
+    return ", ".join(parts)
+
+
 def python_source(project, weights_file=None) -> str:
     """A standalone script that rebuilds the project's architecture with Keras' functional API."""
     from .infer import Inference
@@ -87,6 +135,8 @@ def python_source(project, weights_file=None) -> str:
     ]
     var = {}
     ins, outs, out_nodes = [], [], []
+    made = {}
+    shared_owners = {n.settings["shares"] for n in graph.nodes.values() if n.settings.get("shares") in graph.nodes}
     for k in order:
         n = graph.nodes[k]
         v = _var(n.name)
@@ -101,28 +151,25 @@ def python_source(project, weights_file=None) -> str:
             outs.append(srcs[0])
             out_nodes.append(n)
             continue
-        l2 = effective_l2(n, reg)
-        regs = f"keras.regularizers.L2({l2!r})" if l2 > 0 else None
-        if n.type == "Bidirectional":
-            p = n.params
-            extra = f", kernel_regularizer={regs}" if regs else ""
-            ctor = (f"layers.Bidirectional(layers.{p.get('layer', 'LSTM')}({int(p.get('units', 32))}, "
-                    f"return_sequences={bool(p.get('return_sequences'))!r}{extra}), merge_mode={p.get('merge_mode', 'concat')!r}, name={n.name!r})")
-        elif n.type == "KerasLayer":
-            cfg = dict(n.params.get("config", {}))
-            cfg["name"] = n.name
-            ctor = f"layers.{n.params['class_name']}.from_config({cfg!r})"
-        else:
-            kw = layer_kwargs(n)
-            args = ", ".join(f"{k2}={_py(list(v2) if isinstance(v2, tuple) else v2)}" for k2, v2 in kw.items())
-            if regs:
-                args += f", kernel_regularizer={regs}"
-            ctor = f"layers.{n.spec.keras_class}({args}{', ' if args else ''}name={n.name!r})"
-        if n.settings.get("trainable") is False:
+        ctor = _ctor(n, reg)
+        owner = n.settings.get("shares") if n.settings.get("shares") in graph.nodes else None
+        if owner is not None or k in shared_owners:   # one layer called several times
+            key = owner or k
+            if key not in made:
+                if owner is not None:
+                    lines.append(f"    # {graph.nodes[owner].name} is called more than once (shared weights)")
+                made[key] = f"{_var(graph.nodes[key].name)}_layer"
+                lines.append(f"    {made[key]} = {_ctor(graph.nodes[key], reg)}")
+                if graph.nodes[key].settings.get("trainable") is False:
+                    lines.append(f"    {made[key]}.trainable = False")
+            ctor = made[key]
+        elif n.settings.get("trainable") is False:
             lines.append(f"    {v}_layer = {ctor}")
             lines.append(f"    {v}_layer.trainable = False")
             ctor = f"{v}_layer"
-        if n.type == "MultiHeadAttention":
+        if n.settings.get("call"):  # an imported layer called its own way: its call template
+            call = _py_call(n.settings["call"], srcs)
+        elif n.type == "MultiHeadAttention":
             call = f"{srcs[0]}, {srcs[0]}" if len(srcs) == 1 else (f"{srcs[0]}, {srcs[1]}" if len(srcs) == 2 else f"{srcs[0]}, {srcs[1]}, key={srcs[2]}")
         elif n.type in ("Attention", "AdditiveAttention"):
             call = "[" + ", ".join(srcs * 2 if len(srcs) == 1 else srcs) + "]"
@@ -134,6 +181,9 @@ def python_source(project, weights_file=None) -> str:
         rate = effective_dropout(n, reg, k in feeds_output)
         if rate > 0:
             lines.append(f"    {v} = layers.Dropout({rate!r}, name={n.name + '_dropout'!r})({v})  # global dropout")
+    position = {k: j for j, k in enumerate(graph.nodes)}  # outputs in node order, like core.build
+    pairs = sorted(zip(out_nodes, outs), key=lambda p: position[p[0].id])
+    out_nodes, outs = [p[0] for p in pairs], [p[1] for p in pairs]
     model_name = _var(project.name or "model")
     i = ins[0] if len(ins) == 1 else "[" + ", ".join(ins) + "]"
     o = outs[0] if len(outs) == 1 else "[" + ", ".join(outs) + "]"
