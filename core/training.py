@@ -536,6 +536,79 @@ def _build_fresh(project, keep_weights):
     return build
 
 
+class _ModelCache:
+    """The last compiled model, reused when the same network trains again with the same settings.
+
+    TensorFlow never frees what it traces for a model (the train/test functions' graphs hold each other through
+    C++ references; plain ``model.fit`` on a fresh model grows RSS by ~8 MB per training here), so rebuilding and
+    retracing on every run — what the GUI does on each Train click — grows memory run after run. When the graph,
+    compile settings, regularization, device and precision are unchanged, the engine keeps the compiled model and
+    gives it the fresh model's initial variables (weights and dropout seed states, seeded like a new model) and the
+    optimizer's initial state, so a reused run starts exactly where a new one would, without retracing.
+    """
+
+    def __init__(self):
+        self.key = None
+        self.build = None
+        self.opt_state = None
+        self.features = {}
+
+    @staticmethod
+    def _key(project, fresh, extra):
+        import hashlib
+        import json
+        g = project.graph.to_dict()
+        for n in g.get("nodes", []):
+            n.pop("pos", None)
+        h = hashlib.sha1()
+        h.update(json.dumps({"graph": g, "compile": project.compile, "reg": project.regularization,
+                             "extra": list(extra)}, sort_keys=True, default=str).encode())
+        # layers that turn their variables into constants when traced (adapted Normalization): their values count
+        for layer in fresh.layers.values():
+            if callable(getattr(layer, "finalize_state", None)):
+                for w in layer.get_weights():
+                    h.update(memoryview(w.tobytes()))
+        return h.hexdigest()
+
+    def take(self, keras, project, fresh, extra, steps):
+        key = self._key(project, fresh, extra)
+        if key == self.key and self.build is not None:
+            model = self.build.model
+            src = fresh.model.variables
+            dst = model.variables
+            if len(src) == len(dst) and all(tuple(a.shape) == tuple(b.shape) for a, b in zip(src, dst)):
+                for a, b in zip(dst, src):
+                    a.assign(b)
+                for v, value in zip(model.optimizer.variables, self.opt_state):
+                    v.assign(value)
+                model.stop_training = False
+                self.build.warnings = list(fresh.warnings)
+                return self.build
+        from .build import compile_model
+        self.key, self.build, self.opt_state, self.features = None, None, None, {}
+        compile_model(fresh, project, steps)
+        opt = fresh.model.optimizer
+        if not opt.built:
+            opt.build(fresh.model.trainable_variables)
+        self.key, self.build = key, fresh
+        self.opt_state = [v.numpy() for v in opt.variables]
+        return fresh
+
+    def features_fn(self, keras, build, graph, node_ids):
+        if build is not self.build:
+            return _features_fn(keras, build, graph, node_ids)
+        k = tuple(node_ids)
+        if k not in self.features:
+            self.features[k] = _features_fn(keras, build, graph, node_ids)
+        return self.features[k]
+
+    def clear(self):
+        self.__init__()
+
+
+_MODELS = _ModelCache()
+
+
 def _tensorboard_dir(project, cfg):
     """The TensorBoard folder (relative paths are relative to the project's folder)."""
     import importlib.util
@@ -605,23 +678,25 @@ def run(project, data=None, config: TrainConfig | None = None, state: TrainState
         continuing = build is not None
         try:
             with tf.device(tf_device):
-                if not continuing:
-                    keras.backend.clear_session(free_memory=False)
-                    keras.utils.set_random_seed(cfg.seed)
-                    if mixed:
-                        keras.mixed_precision.set_global_policy("mixed_float16")
-                    build = _build_fresh(project, cfg.keep_weights)
-                    warnings += build.warnings
-                    _adapt_normalization(keras, build, graph, train, cfg.batch_size)
-                model = build.model
                 if isinstance(train, tuple):
                     steps = _steps(n_train, cfg.batch_size)
                 else:
                     card = int(train.cardinality().numpy())
                     steps = card if card > 0 else None
-                if not continuing or getattr(model, "optimizer", None) is None or not model.compiled:
+                if not continuing:
+                    keras.backend.clear_session(free_memory=False)
+                    keras.utils.set_random_seed(cfg.seed)
+                    if mixed:
+                        keras.mixed_precision.set_global_policy("mixed_float16")
+                    fresh = _build_fresh(project, cfg.keep_weights)
+                    warnings += fresh.warnings
+                    _adapt_normalization(keras, fresh, graph, train, cfg.batch_size)
+                    build = _MODELS.take(keras, project, fresh, (tf_device, mixed), steps)
+                    del fresh
+                elif getattr(build.model, "optimizer", None) is None:
                     from .build import compile_model
                     compile_model(build, project, steps)
+                model = build.model
 
                 callbacks = []
                 monitor_ok = val is not None
@@ -653,8 +728,10 @@ def run(project, data=None, config: TrainConfig | None = None, state: TrainState
                         raise SettingsError(f"feature maps: no node {missing[0]!r} in the graph")
                     feature_x = _feature_batch(dataset, graph, cfg)
                     if feature_x is not None:
-                        feats = _features_fn(keras, build, graph, cfg.feature_nodes)
+                        feats = _MODELS.features_fn(keras, build, graph, cfg.feature_nodes)
                         feature_x = [tf.constant(a) for a in feature_x]
+                        if feats is not None:
+                            feats[0](feature_x)   # trace now, not in the middle of the first epoch
 
                 engine = _Engine(keras, model, cfg, state, steps or 1, n_train, feature_x, feats)
                 engine_cb = _make_engine_callback(keras, engine)

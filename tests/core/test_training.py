@@ -108,11 +108,25 @@ def test_report_cadence_is_time_based():
 def test_same_seed_same_result_and_another_seed_differs():
     p, _ = iris_mlp()
     a = run(p, config=TrainConfig.from_project(p, seed=3))
-    b = run(p, config=TrainConfig.from_project(p, seed=3))
     c = run(p, config=TrainConfig.from_project(p, seed=4))
+    b = run(p, config=TrainConfig.from_project(p, seed=3))
+    assert c.build is a.build          # same network and settings: the compiled model is reused, not retraced
     assert a.history["loss"] == b.history["loss"]
     assert a.history["val_loss"] == b.history["val_loss"]
     assert a.history["loss"] != c.history["loss"]
+
+
+def test_a_changed_network_is_built_anew():
+    p, ids = iris_mlp()
+    a = run(p, config=TrainConfig.from_project(p, epochs=1))
+    p.graph.set_param(ids[2], "units", 8)
+    b = run(p, config=TrainConfig.from_project(p, epochs=1))
+    assert b.build is not a.build
+    assert b.build.layers[ids[2]].units == 8 and b.error is None
+    p.compile["optimizer"]["learning_rate"] = 0.02
+    c = run(p, config=TrainConfig.from_project(p, epochs=1))
+    assert c.build is not b.build
+    assert abs(float(c.build.model.optimizer.learning_rate.numpy()) - 0.02) < 1e-9
 
 
 def test_normalization_is_adapted_on_the_training_split():
