@@ -39,11 +39,42 @@ def save_model(model, out):
     try:
         os.unlink(tmp)
         model.save(tmp)
+        if out.suffix.lower() in (".h5", ".hdf5"):
+            _patch_h5_config(tmp)
         os.replace(tmp, out)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _patch_h5_config(path):
+    """Work around a Keras bug in its legacy .h5 loader: a string config value that names a function of
+    ``keras.layers`` is turned into that function, so ``Attention(score_mode="dot")`` (the default) fails to load
+    ("Received: score_mode=<function dot>"). Leaving the default out of the stored config loads the same layer."""
+    import json
+    import h5py
+    with h5py.File(path, "r+") as f:
+        raw = f.attrs.get("model_config")
+        if raw is None:
+            return
+        cfg = json.loads(raw.decode("utf-8") if hasattr(raw, "decode") else raw)
+        changed = []
+
+        def walk(entry):
+            if isinstance(entry, dict):
+                c = entry.get("config")
+                if entry.get("class_name") == "Attention" and isinstance(c, dict) and c.get("score_mode") == "dot":
+                    del c["score_mode"]
+                    changed.append(c.get("name"))
+                for v in entry.values():
+                    walk(v)
+            elif isinstance(entry, list):
+                for v in entry:
+                    walk(v)
+        walk(cfg)
+        if changed:
+            f.attrs["model_config"] = json.dumps(cfg)
 
 
 # -- .py export ------------------------------------------------------------------------------------------------

@@ -26,7 +26,8 @@ TRANSFER_DIR = ROOT / "resources" / "transfer"
 
 def configs(model):
     """Layer name -> config, without InputLayers (keras.Input vs an InputLayer of a Sequential differ by name)."""
-    return {l.name: l.get_config() for l in model.layers if l.__class__.__name__ != "InputLayer"}
+    return json.loads(json.dumps({l.name: l.get_config() for l in model.layers
+                                  if l.__class__.__name__ != "InputLayer"}, default=str))
 
 
 def predict(model, x):
