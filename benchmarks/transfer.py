@@ -1,0 +1,43 @@
+"""Transfer figures: importing a Keras model file as an editable, laid-out graph, against Keras' own load."""
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+
+def _keras():
+    from core.tfload import import_keras
+    return import_keras()
+
+
+def import_resnet50_ratio():
+    """``core.transfer.import_model`` of ResNet50's .h5 (load with Keras in safe mode, one node per layer with its
+    weights, layered layout) plus the first shape inference of the editor (primed from the loaded model), divided
+    by ``keras.models.load_model`` of the same file. One run each, Keras first, after a warm-up on a small model."""
+    keras = _keras()
+    from core.infer import Inference
+    from core.transfer import import_model
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "resnet50.h5"
+        keras.applications.ResNet50(weights=None).save(src)
+        small = Path(tmp) / "small.h5"
+        x = keras.Input((4,))
+        keras.Model(x, keras.layers.Dense(2)(x)).save(small)
+        keras.models.load_model(small, compile=False)   # warm-up: first-call costs of Keras, for both sides
+        import_model(small)
+        t = time.perf_counter()
+        keras.models.load_model(src, compile=False)
+        t_keras = time.perf_counter() - t
+        t = time.perf_counter()
+        imported = import_model(src)
+        res = imported.prime(Inference()).run(imported.project.graph)
+        t_ours = time.perf_counter() - t
+    assert res.ok and res.total == 25_636_712, res.problems[:3]
+    s = imported.seconds
+    note = (f"import {t_ours:.2f} s (Keras load {s['load']:.2f}, convert {s['convert']:.2f}, layout {s['layout']:.3f}, "
+            f"shapes {t_ours - s['total']:.2f}) vs load_model {t_keras:.2f} s; {imported.stats['nodes']} nodes")
+    return t_ours / t_keras, "x", note
+
+
+FIGURES = {"import_resnet50_ratio": import_resnet50_ratio}
