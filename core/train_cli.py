@@ -207,6 +207,11 @@ def train(project, epochs, batch_size, device, mixed_precision, seed, keep_weigh
         ep, st = result.stopped_at or (result.epochs_done, -1)
         where = f"epoch {ep + 1}, batch {st + 1}" if st is not None and st >= 0 else f"epoch {ep + 1}"
         click.echo(f"stopped at {where}: the weights trained so far are kept", err=True)
+    if result.early_stopped:
+        es = cfg.early_stopping or {}
+        best = " (the best epoch's weights restored)" if es.get("restore_best_weights", True) else ""
+        click.echo(f"early stopping after epoch {result.epochs_done}: {es.get('monitor', 'val_loss')} did not improve "
+                   f"for {max(int(es.get('patience', 5)), 1)} epoch(s){best}")
     if result.test_metrics:
         click.echo(f"test: {metrics_text(result.test_metrics)}")
     if not no_save:

@@ -132,6 +132,8 @@ class TrainState:
 
 @dataclass
 class TrainResult:
+    """What a run did. ``build`` holds the trained model; the next run of the same network with the same settings
+    reuses (and retrains) that model object, so copy what you need from it before starting another run."""
     history: dict
     epochs_done: int
     stopped: bool
@@ -144,6 +146,7 @@ class TrainResult:
     samples_per_s: float = 0.0           # training throughput (after the first epoch when there are several)
     warnings: list = field(default_factory=list)
     stopped_at: tuple | None = None      # (epoch, step) of the last batch when stopped
+    early_stopped: bool = False          # early stopping ended the run before the last epoch
 
 
 # -- devices -----------------------------------------------------------------------------------------------------
@@ -609,6 +612,12 @@ class _ModelCache:
 _MODELS = _ModelCache()
 
 
+def release_models():
+    """Forget the compiled model kept for the next run (e.g. when a project is closed)."""
+    with _RUN_LOCK:
+        _MODELS.clear()
+
+
 def _tensorboard_dir(project, cfg):
     """The TensorBoard folder (relative paths are relative to the project's folder)."""
     import importlib.util
@@ -755,7 +764,7 @@ def run(project, data=None, config: TrainConfig | None = None, state: TrainState
                                   shuffle=True)
                     else:
                         model.fit(train, epochs=cfg.epochs, initial_epoch=cfg.initial_epoch, validation_data=val,
-                                  callbacks=cbl, verbose=0)
+                                  callbacks=cbl, verbose=0, shuffle=False)   # streamed data comes shuffled
                 except _Abort:
                     fit_error = engine.error
                     for cb in callbacks:  # close TensorBoard writers etc.
@@ -795,7 +804,9 @@ def run(project, data=None, config: TrainConfig | None = None, state: TrainState
         result = TrainResult(history=engine.history, epochs_done=len(engine.epoch_ends), stopped=engine.stopped,
                              test_metrics=test_metrics, device=device_name, build=build, dataset=dataset,
                              error=fit_error, seconds=time.perf_counter() - t_start, samples_per_s=sps,
-                             warnings=warnings, stopped_at=engine.stopped_at)
+                             warnings=warnings, stopped_at=engine.stopped_at,
+                             early_stopped=(fit_error is None and not engine.stopped
+                                            and len(engine.epoch_ends) < cfg.epochs - cfg.initial_epoch))
         # drop the traced feature function (it holds graphs); the sub-model goes with it
         engine.features = None
         if fit_error is not None:
@@ -841,5 +852,5 @@ def confusion_matrix(y_true, y_pred, n):
     return _cm(y_true.reshape(-1).astype(int), y_pred.reshape(-1).astype(int), labels=list(range(int(n))))
 
 
-__all__ = ["TrainConfig", "TrainState", "TrainResult", "run", "list_devices", "pick_device", "predict",
+__all__ = ["TrainConfig", "TrainState", "TrainResult", "run", "list_devices", "pick_device", "predict", "release_models",
            "evaluate_split", "confusion_matrix", "BuildError", "LayerwiseError"]

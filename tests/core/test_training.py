@@ -411,3 +411,38 @@ def test_ctrl_c_stops_at_the_end_of_a_batch_and_keeps_the_weights(tmp_path):
     q = load_project(src)
     assert q.graph.by_name("conv2d").weights is not None
     assert json.loads(src.read_text())["name"] == "digits_cnn"
+
+
+def test_streamed_dataset_trains_adapts_and_reports_features():
+    import tensorflow as tf
+    rng = np.random.default_rng(1)
+    x = (rng.normal(size=(200, 4)) * 5 + 3).astype("float32")
+    y = (x[:, 0] > 3).astype("int32")
+
+    def stream(a, b):
+        return Split(x=None, y=None, tf_dataset=tf.data.Dataset.from_tensor_slices((a, b)).batch(16), n=len(a))
+    ds = Dataset(name="stream", train=stream(x[:150], y[:150]), val=stream(x[150:], y[150:]), test=stream(x[150:], y[150:]),
+                 input_shapes=[(4,)], output_shapes=[()], input_names=["x"], output_names=["y"], tasks=["binary"],
+                 class_names=[["no", "yes"]], num_classes=[2], input_dtypes=["float32"])
+    g, ids = chain(("Input", {"shape": [4]}, "x"), ("Normalization", {}), ("Dense", {"units": 8, "activation": "relu"}),
+                   ("Dense", {"units": 2, "activation": "softmax"}),
+                   ("Output", {"loss": "sparse_categorical_crossentropy", "metrics": ["accuracy"]}, "y"))
+    rec = Recorder()
+    res = run(Project(graph=g, name="stream"), data=ds,
+              config=TrainConfig(epochs=2, batch_size=16, feature_nodes=[ids[2]], feature_samples=[0, 2]), state=rec)
+    assert res.error is None and res.epochs_done == 2
+    assert rec.start["steps_per_epoch"] == 10
+    np.testing.assert_allclose(np.asarray(res.build.layers[ids[1]].mean).ravel(), x[:150].mean(0), rtol=1e-4)
+    assert rec.features[0][2][ids[2]].shape == (2, 8)
+    assert "accuracy" in res.test_metrics
+
+
+def test_early_stopping_ends_the_run(tmp_path):
+    p, _ = iris_mlp(lr=0.05)
+    p.training["early_stopping"] = {"enabled": True, "monitor": "val_loss", "patience": 0, "restore_best_weights": True}
+    src = tmp_path / "es.layerwise"
+    save_project(p, src)
+    r = cli(src, "--epochs", 300, "--no-save")
+    assert r.exit_code == 0, r.output
+    assert "val_loss did not improve for 1 epoch(s) (the best epoch's weights restored)" in r.output
+    assert "epoch 300/300" not in r.output
