@@ -64,7 +64,7 @@ def _periods(ends):
     return [b - a for a, b in zip(ends, ends[1:])]
 
 
-def train_overhead_ratio(rounds=4, epochs=8, batch_size=32):
+def train_overhead_ratio(rounds=6, epochs=8, batch_size=32):
     """Median epoch period of plain fit ÷ median epoch period of the engine (= ratio of samples/s).
 
     An epoch period runs from one epoch's end to the next: training, validation and everything the engine does

@@ -166,6 +166,9 @@ def train(project, epochs, batch_size, device, mixed_precision, seed, keep_weigh
     except SettingsError as e:
         _fail(_flagged(str(e)))
     state = CliState(cfg.epochs)
+    if p.has_weights() and not cfg.keep_weights:
+        click.echo("note: training starts from fresh weights (frozen layers keep theirs); the weights saved with "
+                   "the project are replaced at the end. Use --keep-weights to continue from them.", err=True)
 
     # Ctrl+C: stop at the end of the current batch, keep the weights; a second Ctrl+C quits at once
     previous = None
