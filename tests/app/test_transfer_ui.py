@@ -4,10 +4,34 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from .test_editor_support import isolated, keras_loaded, win  # noqa: F401
-from tests.conftest import ROOT
+from tests.conftest import EXAMPLES, ROOT
 
 TRANSFER = ROOT / "resources" / "transfer"
+
+
+@pytest.fixture(scope="session")
+def keras_loaded():
+    from core.tfload import import_keras
+    return import_keras()
+
+
+@pytest.fixture
+def win(qtbot, tmp_path, monkeypatch, keras_loaded):
+    """The main window with the digits example, no plugins (the test installs the transfer part itself)."""
+    monkeypatch.setenv("LAYERWISE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("LAYERWISE_NO_DIALOGS", "1")
+    from app.files import load_example
+    from app.main_window import MainWindow
+    w = MainWindow(load_example(EXAMPLES / "digits_cnn.layerwise"), plugins=False, start_keras=False)
+    qtbot.addWidget(w)
+    w.resize(1400, 900)
+    w.show()
+    qtbot.waitExposed(w)
+    w.document.infer_now()
+    yield w
+    w.document.undo_stack.setClean()
+    w.document._extra_dirty = False
+    w.close()
 
 
 @pytest.fixture
