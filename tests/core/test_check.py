@@ -127,7 +127,7 @@ def run_cli(*args):
 def test_cli_check_exit_codes(tmp_path):
     ok = run_cli("check", str(EXAMPLES / "digits_cnn.layerwise"))
     assert ok.returncode == 0, ok.stderr
-    assert "Total params: 32,874" in ok.stdout
+    assert "Total params: 94,314" in ok.stdout
     bad = tmp_path / "bad.layerwise"
     bad.write_text("{ nope")
     r = run_cli("check", str(bad))
