@@ -230,10 +230,18 @@ def _steps(n, batch_size):
     return max(1, math.ceil(n / batch_size))
 
 
+_TF_NOISE = ("Graph execution error", "Detected at node", "<stack traces unavailable>", "[[", "File \"",
+             "Stack trace", "Node:", "Op:", "(most recent call last)")
+
+
 def _plain(exc):
-    msg = str(exc).strip().splitlines()
-    msg = [m for m in msg if m.strip()]
-    return (msg[0] if msg else type(exc).__name__)[:300]
+    """One informative line of an exception (TensorFlow's op errors carry their message after a stack header)."""
+    text = getattr(exc, "message", None) or str(exc)
+    lines = [ln.strip() for ln in str(text).strip().splitlines() if ln.strip()]
+    useful = [ln for ln in lines if not ln.startswith(_TF_NOISE)]
+    line = (useful or lines or [type(exc).__name__])[0]
+    line = re.sub(r"\s*\[\[.*$", "", line)
+    return line[:300]
 
 
 class _Abort(Exception):

@@ -446,3 +446,31 @@ def test_early_stopping_ends_the_run(tmp_path):
     assert r.exit_code == 0, r.output
     assert "val_loss did not improve for 1 epoch(s) (the best epoch's weights restored)" in r.output
     assert "epoch 300/300" not in r.output
+
+
+def test_data_error_mid_epoch_is_a_training_error():
+    import tensorflow as tf
+    x = np.random.default_rng(0).normal(size=(64, 4)).astype("float32")
+    x[40, 1] = np.nan
+    y = (np.arange(64) % 2).astype("int32")
+    bad = tf.data.Dataset.from_tensor_slices((x, y)).map(
+        lambda a, b: (tf.debugging.check_numerics(a, "a sample holds NaN"), b)).batch(8)
+    split = Split(x=None, y=None, tf_dataset=bad, n=64)
+    ds = Dataset(name="bad", train=split, val=None, test=None, input_shapes=[(4,)], output_shapes=[()],
+                 input_names=["x"], output_names=["y"], tasks=["binary"], class_names=[["a", "b"]], num_classes=[2])
+    g, _ = chain(("Input", {"shape": [4]}, "x"), ("Dense", {"units": 2, "activation": "softmax"}),
+                 ("Output", {"loss": "sparse_categorical_crossentropy"}, "y"))
+    rec = Recorder()
+    res = run(Project(graph=g, name="bad"), data=ds, config=TrainConfig(epochs=2, batch_size=8, report_interval=0),
+              state=rec)
+    assert res.error is not None and res.error.kind == "data", res.error
+    assert "a data error stopped training" in str(res.error) and "a sample holds NaN" in str(res.error)
+    assert 0 < len(rec.batches) < 8 and rec.errors == [res.error]
+
+
+def test_plateau_schedule_lowers_the_learning_rate():
+    p, _ = iris_mlp(lr=1e-7)
+    p.compile["schedule"] = {"kind": "plateau", "factor": 0.5, "patience": 1, "min_lr": 0.0}
+    res = run(p, config=TrainConfig.from_project(p, epochs=5))
+    lrs = res.history["lr"]
+    assert lrs[0] == pytest.approx(1e-7) and lrs[-1] < lrs[0] / 1.9, lrs
