@@ -25,7 +25,7 @@ import threading
 import time
 from dataclasses import dataclass, field, fields
 
-from .errors import BuildError, DataError, LayerwiseError, SettingsError, TrainingError
+from .errors import DataError, SettingsError, TrainingError
 
 # one training at a time per process: Keras' global state (seed, dtype policy, name counters) is shared
 _RUN_LOCK = threading.RLock()
@@ -784,7 +784,7 @@ def run(project, data=None, config: TrainConfig | None = None, state: TrainState
                 except KeyboardInterrupt:
                     engine.stopped = True
                     engine.stopped_at = (engine.epoch, engine.step)
-                except BaseException as exc:  # noqa: BLE001 - every failure inside training is reported, typed
+                except Exception as exc:  # noqa: BLE001 - every failure inside training is reported, typed
                     fit_error = _training_error(exc, tf)
                 t_fit1 = time.perf_counter()
 
@@ -800,7 +800,7 @@ def run(project, data=None, config: TrainConfig | None = None, state: TrainState
                 if fit_error is None and test is not None:
                     try:
                         test_metrics = evaluate_split(build, test, cfg.batch_size)
-                    except BaseException as exc:  # noqa: BLE001
+                    except Exception as exc:  # noqa: BLE001
                         fit_error = _training_error(exc, tf)
                 if fit_error is None:
                     from .build import collect_weights
@@ -861,4 +861,4 @@ def confusion_matrix(y_true, y_pred, n):
 
 
 __all__ = ["TrainConfig", "TrainState", "TrainResult", "run", "list_devices", "pick_device", "predict", "release_models",
-           "evaluate_split", "confusion_matrix", "BuildError", "LayerwiseError"]
+           "evaluate_split", "confusion_matrix"]
