@@ -67,6 +67,7 @@ class RemoveItems(QUndoCommand):
     def redo(self):
         g = self.graph
         self.removed, self.edges = [], []
+        self.edge_order = list(g.edges)
         for e in self.loose:
             if e in g.edges:
                 g.disconnect(e)
@@ -85,6 +86,7 @@ class RemoveItems(QUndoCommand):
         for e in sorted(self.edges, key=lambda e: (e.dst, e.port)):
             if e not in g.edges:
                 g.connect(e.src, e.dst, e.port)
+        restore_edge_order(g, self.edge_order)
 
 
 class Connect(QUndoCommand):
@@ -111,12 +113,14 @@ class Disconnect(QUndoCommand):
         super().__init__(text)
 
     def redo(self):
+        self.edge_order = list(self.graph.edges)
         for e in self.edges:
             self.graph.disconnect(e)
 
     def undo(self):
         for e in self.edges:
             self.graph.connect(e.src, e.dst, e.port)
+        restore_edge_order(self.graph, self.edge_order)
 
 
 class MoveNodes(QUndoCommand):
@@ -127,7 +131,7 @@ class MoveNodes(QUndoCommand):
         super().__init__(text or (f"Move {_short(graph.nodes.get(next(iter(moves))))}" if n == 1 else f"Move {n} nodes"))
         self.graph, self.moves = graph, dict(moves)
         self.doc, self.direction = doc, direction
-        self.old_direction = doc.direction if doc is not None else None
+        self.old_direction = doc.raw_direction() if doc is not None else None
 
     def redo(self):
         if self.doc is not None and self.direction:
@@ -138,7 +142,7 @@ class MoveNodes(QUndoCommand):
 
     def undo(self):
         if self.doc is not None and self.direction:
-            self.doc.set_direction(self.old_direction)
+            self.doc.set_direction(self.old_direction)  # None: the project did not say before
         for k, (old, _) in self.moves.items():
             if k in self.graph.nodes:
                 self.graph.move(k, old)
@@ -260,6 +264,12 @@ class SetProjectValue(QUndoCommand):
             return False
         self.value, self.stamp = other.value, other.stamp
         return True
+
+
+def restore_edge_order(graph, order):
+    """Put re-connected edges back in their old place in the edge list (so undo restores the file exactly)."""
+    pos = {e: i for i, e in enumerate(order)}
+    graph.edges.sort(key=lambda e: pos.get(e, len(pos)))
 
 
 _MISSING = object()

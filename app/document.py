@@ -110,14 +110,26 @@ class Document(QObject):
         d = ed.get("direction") if isinstance(ed, dict) else None
         return d if d in ("LR", "TB") else "LR"
 
-    def set_direction(self, direction):
-        if direction == self.direction:
-            return
+    def raw_direction(self):
+        """The direction as stored in the project (None when the project does not say)."""
         ed = self.project.extra.get("editor")
-        if not isinstance(ed, dict):
-            ed = self.project.extra["editor"] = {}
-        ed["direction"] = direction
-        self.direction_changed.emit(direction)
+        return ed.get("direction") if isinstance(ed, dict) else None
+
+    def set_direction(self, direction):
+        """Store the layout direction in the project ("LR", "TB", or None to forget it)."""
+        old = self.direction
+        ed = self.project.extra.get("editor")
+        if direction is None:
+            if isinstance(ed, dict):
+                ed.pop("direction", None)
+                if not ed:
+                    self.project.extra.pop("editor", None)
+        else:
+            if not isinstance(ed, dict):
+                ed = self.project.extra["editor"] = {}
+            ed["direction"] = direction
+        if self.direction != old:
+            self.direction_changed.emit(self.direction)
 
     # -- editing --------------------------------------------------------------------------------------------
     def push(self, command) -> bool:

@@ -75,6 +75,7 @@ class FileController(QObject):
         self.recovery_dir = paths.data_dir() / "recovery"
         self.recovery_file = self.recovery_dir / f"autosave-{os.getpid()}{EXTENSION}"
         self._exporting = False
+        self.confirm_unsaved = None   # replaceable: () -> "save" | "discard" | "cancel" (tests, scripts)
         self._export_done.connect(self._on_export_done)
         self.autosave_timer = QTimer(self)
         self.autosave_timer.setInterval(AUTOSAVE_MS)
@@ -90,6 +91,9 @@ class FileController(QObject):
         """Ask about unsaved changes; True when it is fine to go on (saved or discarded)."""
         if not self.doc.dirty:
             return True
+        if self.confirm_unsaved is not None or os.environ.get("LAYERWISE_NO_DIALOGS"):
+            answer = self.confirm_unsaved() if self.confirm_unsaved is not None else "discard"
+            return self.save() if answer == "save" else answer == "discard"
         box = QMessageBox(self.w)
         box.setIcon(QMessageBox.Icon.Warning)
         box.setWindowTitle("Unsaved changes")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import logging
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QTabWidget, QUndoView, QWidget
 
 from . import icons, paths, theme
@@ -62,12 +62,17 @@ class MainWindow(QMainWindow):
         self._fitted = False
         self.last_error = None
         self.plugins = {}
+        self._after_paint = []
         if plugins:
-            QTimer.singleShot(0, self.install_plugins)
+            self._after_paint.append(self.install_plugins)
         if start_keras:
-            QTimer.singleShot(0, self.document.start_keras_import)
+            self._after_paint.append(self.document.start_keras_import)
         if self.document.is_keras_ready():
             QTimer.singleShot(0, self.keras_ready.emit)
+        # heavy start-up work (plugins import pyqtgraph, TensorFlow) waits until the canvas has painted once,
+        # so the window shows first; a window that is never shown still gets it after a moment
+        self.view.viewport().installEventFilter(self)
+        QTimer.singleShot(1500, self._run_after_paint)
 
     # -- building -------------------------------------------------------------------------------------------------
     def _build_panels(self):
@@ -133,6 +138,7 @@ class MainWindow(QMainWindow):
         """Dock ``widget`` under ``title``; panels sharing an area are tabbed together."""
         dock = QDockWidget(title, self)
         dock.setObjectName(f"dock_{title.replace(' ', '_').lower()}")
+        widget.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)   # panels paint their background
         dock.setWidget(widget)
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetClosable
                          | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
@@ -284,6 +290,16 @@ class MainWindow(QMainWindow):
         self.canvas.pill.refresh_icons()
         self.palette.refresh_icons()
         self.problems.show_result(self.document.result)
+
+    def eventFilter(self, obj, event):
+        if event.type() == QEvent.Type.Paint and obj is self.view.viewport() and self._after_paint:
+            QTimer.singleShot(0, self._run_after_paint)
+        return False
+
+    def _run_after_paint(self):
+        todo, self._after_paint = self._after_paint, []
+        for fn in todo:
+            fn()
 
     def showEvent(self, event):
         super().showEvent(event)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from PySide6.QtCore import QMimeData, QObject, QPointF, QRectF, QSize, Qt
+from PySide6.QtCore import QObject, QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QCursor, QImage, QPainter
 from PySide6.QtWidgets import QApplication
 
@@ -103,10 +103,8 @@ class EditorController(QObject):
         d = self.graph.to_dict(ids)
         d["format"] = "layerwise-graph"
         text = json.dumps(d, indent=1, ensure_ascii=False)
-        md = QMimeData()
-        md.setData(GRAPH_MIME, text.encode("utf-8"))
-        md.setText(text)
-        QApplication.clipboard().setMimeData(md)
+        # plain text (JSON): readable anywhere, and no Python-owned QMimeData is left in the clipboard at exit
+        QApplication.clipboard().setText(text)
         self.doc.message.emit(f"Copied {len(ids)} node{'s' if len(ids) != 1 else ''}")
         self._paste_count = 0
         return True

@@ -333,10 +333,11 @@ class GraphScene(QGraphicsScene):
         d["temp"].set_end(end, ok)
 
     def end_connect(self, pos):
-        d, self._drag = self._drag, None
+        d = self._drag
         if d is None:
             return
         tgt = self._target(pos)
+        self._drag = None
         if d["hot"] is not None:
             d["hot"][0].set_hot(None)
         self.removeItem(d["temp"])

@@ -14,7 +14,7 @@ PORT_STEP = 20.0         # distance between input ports
 RADIUS = 9.0             # card corner radius
 GRID = 20.0              # snapping and minor grid step
 LOD_TEXT = 0.62          # below this zoom the node shows only its name, in a font that stays readable
-LOD_SIMPLE = 0.16        # below this zoom a node is one filled rectangle
+LOD_SIMPLE = 0.28        # below this zoom a node is one filled rectangle (its name would not fit legibly)
 OVERVIEW_PX = 10.5       # on-screen size of the name in the overview level
 
 
