@@ -27,6 +27,9 @@ _cache = {}
 def _app():
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ.setdefault("LAYERWISE_NO_DIALOGS", "1")
+    # the window's settings, saved layout and autosave go to a throwaway folder, not the user's
+    import tempfile
+    os.environ.setdefault("LAYERWISE_DATA_DIR", tempfile.mkdtemp(prefix="layerwise-bench-"))
     from PySide6.QtWidgets import QApplication
     return QApplication.instance() or QApplication(sys.argv[:1])
 

@@ -94,7 +94,16 @@ class DataPanel(QWidget):
         self.source = QComboBox()
         for key, text in SOURCES:
             self.source.addItem(text, key)
-        form.addRow("Source", self.source)
+        self.source.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.source.setMinimumContentsLength(12)
+        src_row = QWidget()
+        sr = QHBoxLayout(src_row)
+        sr.setContentsMargins(0, 0, 0, 0)
+        sr.addWidget(self.source, 1)
+        self.reload_btn = QPushButton("Reload")
+        self.reload_btn.setToolTip("Load the data again (after the file changed)")
+        sr.addWidget(self.reload_btn)
+        form.addRow("Source", src_row)
         lay.addLayout(form)
 
         self.pages = QStackedWidget()
@@ -105,6 +114,8 @@ class DataPanel(QWidget):
         f.setContentsMargins(0, 0, 0, 0)
         f.setLabelAlignment(Qt.AlignRight | Qt.AlignVCenter)
         self.name = QComboBox()
+        self.name.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.name.setMinimumContentsLength(12)
         avail = set(_builtin_names())
         for group, names in BUILTIN_GROUPS:
             for n in names:
@@ -200,10 +211,7 @@ class DataPanel(QWidget):
         split.addWidget(QLabel("Test"))
         split.addWidget(self.test)
         split.addStretch(1)
-        self.reload_btn = QPushButton("Reload")
-        self.reload_btn.setToolTip("Load the data again (after the file changed)")
         self.reload_btn.clicked.connect(self.reload_clicked)
-        split.addWidget(self.reload_btn)
         lay.addLayout(split)
 
         self.status = QLabel("")
@@ -362,6 +370,12 @@ class DataPanel(QWidget):
 
     def _source_changed(self, *_):
         self.pages.setCurrentIndex(max(0, self.source.currentIndex()))
+        # the stack takes the height of the page shown, not of its tallest page
+        for i in range(self.pages.count()):
+            page = self.pages.widget(i)
+            page.setSizePolicy(QSizePolicy.Preferred if i == self.pages.currentIndex() else QSizePolicy.Ignored,
+                               QSizePolicy.Preferred if i == self.pages.currentIndex() else QSizePolicy.Ignored)
+        self.pages.adjustSize()
         self._update_rows()
         self._edited()
 

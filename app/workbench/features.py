@@ -44,6 +44,8 @@ class _View:
         self.bars.setVisible(False)
         self.mode = None
         self.data = None
+        self.plot.hideAxis("left")      # nothing to measure until there is data
+        self.plot.hideAxis("bottom")
 
     def set_title(self, text):
         self.title = text
@@ -113,6 +115,9 @@ class _View:
         self.image.clear()
         self.bars.setOpts(x=[0], height=[0])
         self.data = None
+        self.mode = None
+        self.plot.hideAxis("left")
+        self.plot.hideAxis("bottom")
 
 
 class FeaturePanel(QWidget):
@@ -128,36 +133,38 @@ class FeaturePanel(QWidget):
         lay.setSpacing(4)
         bar = QHBoxLayout()
         self.layer = QComboBox()
-        self.layer.setMinimumContentsLength(14)
+        self.layer.setMinimumContentsLength(9)
         self.layer.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
         self.layer.setToolTip("The layer whose output is shown")
-        self.follow = QCheckBox("Follow selection")
+        self.follow = QCheckBox("Follow canvas")
         self.follow.setChecked(True)
         self.follow.setToolTip("Show the layer selected on the canvas")
         self.sample = QSpinBox()
         self.sample.setRange(0, 0)
         self.sample.setToolTip("Index of the sample (in the validation split, else the training split)")
         self.every = QSpinBox()
-        self.every.setRange(0, 100000)
+        self.every.setRange(0, 9999)
         self.every.setValue(50)
         self.every.setSingleStep(10)
-        self.every.setSpecialValueText("epoch end")
-        self.every.setPrefix("every ")
+        self.every.setSpecialValueText("each epoch")
         self.every.setSuffix(" batches")
         self.every.setToolTip("How often feature maps refresh during training (0 = at the end of each epoch)")
+        # two short rows, so a narrow dock does not scroll sideways
         bar.addWidget(QLabel("Layer"))
         bar.addWidget(self.layer, 1)
         bar.addWidget(self.follow)
-        bar.addSpacing(6)
-        bar.addWidget(QLabel("Sample"))
-        bar.addWidget(self.sample)
-        bar.addSpacing(6)
-        bar.addWidget(QLabel("Refresh"))
-        bar.addWidget(self.every)
         lay.addLayout(bar)
+        bar2 = QHBoxLayout()
+        bar2.addWidget(QLabel("Sample"))
+        bar2.addWidget(self.sample)
+        bar2.addSpacing(10)
+        bar2.addWidget(QLabel("Refresh"))
+        bar2.addWidget(self.every)
+        bar2.addStretch(1)
+        lay.addLayout(bar2)
 
         self.glw = pg.GraphicsLayoutWidget()
-        self.glw.setMinimumHeight(160)
+        self.glw.setMinimumHeight(120)
         self.glw.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
         self.input_view = _View("Input")
         self.output_view = _View("Output", lut=_cmap())

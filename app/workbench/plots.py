@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QSizePolicy,
                                QVBoxLayout, QWidget)
 
@@ -76,7 +76,7 @@ class Run:
         self.series: dict[str, Series] = {}
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.plot_of: dict[str, pg.PlotItem] = {}
-        self.ema = Ema(0.9)
+        self.ema = Ema(0.6)
         self.history: list[dict] = []   # epoch logs, for CSV
         self.x_offset = 0.0
 
@@ -103,28 +103,41 @@ class PlotsPanel(QWidget):
         self.smooth = QDoubleSpinBox()
         self.smooth.setRange(0.0, 0.99)
         self.smooth.setSingleStep(0.05)
-        self.smooth.setValue(0.9)
+        self.smooth.setValue(0.6)
         self.smooth.setToolTip("Smoothing of the batch loss (exponential moving average; 0 = none)")
+        self.smooth.setPrefix("smooth ")
         self.smooth.valueChanged.connect(self._resmooth)
-        self.png_btn = QPushButton("Save PNG…")
+        self.png_btn = QPushButton("PNG…")
+        self.png_btn.setToolTip("Save the plots as a PNG image")
         self.png_btn.clicked.connect(lambda: self.export_png())
-        self.csv_btn = QPushButton("Save CSV…")
+        self.csv_btn = QPushButton("CSV…")
         self.csv_btn.setToolTip("Save the epoch history (loss and metrics per epoch) as CSV")
         self.csv_btn.clicked.connect(lambda: self.export_csv())
         bar.addWidget(self.log_box)
         bar.addWidget(self.old_box)
         bar.addSpacing(8)
-        bar.addWidget(QLabel("Smoothing"))
         bar.addWidget(self.smooth)
         bar.addStretch(1)
+        lay.addLayout(bar)
+        bar = QHBoxLayout()   # second row: the legend and the exports (a narrow dock never scrolls sideways)
+        # one legend for all plots (per-plot legends cover the curves in small plots)
+        self.legend = QLabel()
+        self.legend.setTextFormat(Qt.RichText)
+        self.legend.setToolTip("Colours of the curves; the x axis of every plot counts epochs")
+        self.legend.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)   # clipped, never widens the dock
+        self.legend.setMinimumWidth(40)
+        self._set_legend()
+        bar.addWidget(self.legend, 1)
+        bar.addSpacing(8)
         bar.addWidget(self.png_btn)
         bar.addWidget(self.csv_btn)
         lay.addLayout(bar)
 
         self._managed = {}
+        self.x_range = None
         self.glw = pg.GraphicsLayoutWidget()
         self.glw.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
-        self.glw.setMinimumHeight(160)
+        self.glw.setMinimumHeight(120)
         lay.addWidget(self.glw, 1)
         self.batch_plot = self._new_plot("Batch loss", "epoch")
         self.glw.addItem(self.batch_plot, row=0, col=0)
@@ -133,7 +146,7 @@ class PlotsPanel(QWidget):
         self.glw.addItem(self.lr_plot, row=0, col=1)
         self.epoch_layout = self.glw.addLayout(row=1, col=0, colspan=2)
         self.epoch_plots: dict[str, pg.PlotItem] = {}
-        self.batch_legend = self.batch_plot.addLegend(offset=(-8, 8), labelTextSize="8pt")
+        self._epoch_plot("loss")   # there from the start, so the layout does not jump after the first epoch
 
         self.runs: list[Run] = []
         self.run: Run | None = None
@@ -148,6 +161,13 @@ class PlotsPanel(QWidget):
         self.timer.start()
 
     # -- plots -------------------------------------------------------------------------------------------------
+    def _set_legend(self):
+        muted = style.tokens()["muted"]
+        self.legend.setText(f"<span style='color:{TRAIN_COLOR}'>━</span> training&nbsp;&nbsp;"
+                            f"<span style='color:{VAL_COLOR}'>━</span> validation&nbsp;&nbsp;"
+                            f"<span style='color:{RAW_COLOR}'>━</span> batch (raw)&nbsp;&nbsp;"
+                            f"<span style='color:{muted}'>x: epochs</span>")
+
     def apply_theme(self, t):
         self.glw.setBackground(t["panel"])
         for p in [self.batch_plot, self.lr_plot, *self.epoch_plots.values()]:
@@ -157,7 +177,7 @@ class PlotsPanel(QWidget):
         p = pg.PlotItem()
         style.style_plot(p, title=title)
         # no grid: pyqtgraph draws it with the axes over the whole plot, so every curve update would repaint it
-        p.setLabel("bottom", xlabel)
+        p.getAxis("bottom").setHeight(22)   # no "epoch" label under every plot: the toolbar says it once
         p.enableAutoRange(x=False, y=False)  # x: the run's epochs; y: fitted in refresh() with hysteresis
         p.vb.sigRangeChangedManually.connect(lambda *_a, p=p: self._managed.__setitem__(id(p), False))
         p.getAxis("left").setWidth(44)
@@ -172,7 +192,6 @@ class PlotsPanel(QWidget):
         if p is None:
             title = "Loss per epoch" if base == "loss" else base.replace("_", " ").capitalize()
             p = self._new_plot(title, "epoch")
-            p.addLegend(offset=(-8, 8), labelTextSize="8pt")
             if self.log_box.isChecked() and base.endswith("loss"):
                 p.setLogMode(y=True)
             if self.x_range is not None:
@@ -181,6 +200,11 @@ class PlotsPanel(QWidget):
             self.epoch_plots[base] = p
             self.epoch_layout.addItem(p, row=i // PLOTS_PER_ROW, col=i % PLOTS_PER_ROW)
         return p
+
+    def expect_metrics(self, names):
+        """Create the epoch plots of metrics the run will report (before it starts, so no plot appears mid-run)."""
+        for base in names:
+            self._epoch_plot(base)
 
     def _curve(self, run, key):
         c = run.curves.get(key)
@@ -200,7 +224,9 @@ class PlotsPanel(QWidget):
             name = "validation" if val else "training"
         sym = {} if key.startswith("batch") or key == "lr" else dict(symbol="o", symbolSize=5, symbolPen=None,
                                                                       symbolBrush=pen.color())
-        c = pg.PlotDataItem(pen=pen, name=name, connect="finite", **sym)
+        c = pg.PlotDataItem(pen=pen, connect="finite", **sym)
+        if name:
+            c.setToolTip(name)
         c.setZValue(10)
         plot.addItem(c)
         run.curves[key] = c
@@ -231,16 +257,10 @@ class PlotsPanel(QWidget):
                 c.setSymbol(None)
             c.setZValue(1)
             c.setVisible(self.old_box.isChecked())
-            legend = run.plot_of[key].legend
-            if legend is not None:
-                legend.removeItem(c)
 
     def _remove(self, run):
         for key, c in run.curves.items():
-            plot = run.plot_of[key]
-            if plot.legend is not None:
-                plot.legend.removeItem(c)
-            plot.removeItem(c)
+            run.plot_of[key].removeItem(c)
         run.curves.clear()
         run.plot_of.clear()
         run.series.clear()
@@ -302,8 +322,13 @@ class PlotsPanel(QWidget):
         if run is None:
             return
         touched = {}
+        created = 0
         for key, s in run.series.items():
             if s.dirty:
+                if key not in run.curves:
+                    if created:   # at most one new curve per tick: creation (and its legend entry) is costly
+                        continue
+                    created += 1
                 s.dirty = False
                 x, y = s.data()
                 self._curve(run, key).setData(x, y)

@@ -6,7 +6,7 @@ import time
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QPalette, QStandardItem, QStandardItemModel
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QProgressBar,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QFrame, QGroupBox, QHBoxLayout, QLabel, QProgressBar,
                                QPushButton, QSizePolicy, QSpinBox, QVBoxLayout, QWidget)
 
 from . import style
@@ -39,6 +39,8 @@ class TrainPanel(QWidget):
         self.batch.setToolTip("Samples per training step")
         self.device = QComboBox()
         self.device.setToolTip("Where training runs. Greyed-out GPUs cannot be used; hover them for the reason.")
+        self.device.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.device.setMinimumContentsLength(12)
         self._device_model = QStandardItemModel(self.device)
         self.device.setModel(self._device_model)
         self.mixed = QCheckBox("Mixed precision (float16)")
@@ -47,7 +49,6 @@ class TrainPanel(QWidget):
         form.addRow("Batch size", self.batch)
         form.addRow("Device", self.device)
         form.addRow("", self.mixed)
-        lay.addLayout(form)
 
         self.es_group = QGroupBox("Early stopping")
         self.es_group.setCheckable(True)
@@ -64,7 +65,6 @@ class TrainPanel(QWidget):
         es.addRow("Watch", self.es_monitor)
         es.addRow("Patience", self.es_patience)
         es.addRow("", self.es_restore)
-        lay.addWidget(self.es_group)
 
         buttons = QHBoxLayout()
         self.start_btn = QPushButton("Start")
@@ -79,22 +79,33 @@ class TrainPanel(QWidget):
         self.start_btn.setDefault(True)
         lay.addLayout(buttons)
 
-        self.progress = QProgressBar()
+        self.status = QLabel("Ready")
+        self.status.setWordWrap(True)   # a long line must not widen the dock
+        self.status.setStyleSheet("font-weight: 600;")
+        lay.addWidget(self.status)
+        self.progress = QProgressBar()   # thin, without text: the line above says where the run is
         self.progress.setRange(0, 1000)
         self.progress.setValue(0)
-        self.progress.setTextVisible(True)
-        self.progress.setFormat("Ready")
-        self.progress.setAlignment(Qt.AlignCenter)
+        self.progress.setTextVisible(False)
+        self.progress.setFixedHeight(8)
         lay.addWidget(self.progress)
-        self.detail = QLabel("")
-        self.detail.setWordWrap(True)
-        self.detail.setForegroundRole(QPalette.PlaceholderText)
-        lay.addWidget(self.detail)
         self.message = QLabel("")
         self.message.setWordWrap(True)
         self.message.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.message.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Minimum)
         lay.addWidget(self.message)
+        self.detail = QLabel("")
+        self.detail.setWordWrap(True)
+        self.detail.setForegroundRole(QPalette.PlaceholderText)
+        lay.addWidget(self.detail)
+        # the controls and where the run is come first (always in view); the settings below
+        line = QFrame()
+        line.setFrameShape(QFrame.HLine)
+        line.setFrameShadow(QFrame.Plain)
+        line.setForegroundRole(QPalette.Mid)
+        lay.addWidget(line)
+        lay.addLayout(form)
+        lay.addWidget(self.es_group)
         lay.addStretch(1)
 
         self.start_btn.clicked.connect(self.start_clicked)
@@ -154,7 +165,8 @@ class TrainPanel(QWidget):
         self._loading, was = True, self._loading
         m = self._device_model
         m.clear()
-        auto = QStandardItem("Automatic (a GPU if one is usable, else the CPU)")
+        auto = QStandardItem("Automatic")
+        auto.setToolTip("A GPU when one is usable, else the CPU")
         auto.setData("auto", Qt.UserRole)
         m.appendRow(auto)
         self._devices = devices or []
@@ -231,16 +243,21 @@ class TrainPanel(QWidget):
             self.message.setText("")
             if waiting:
                 self.progress.setRange(0, 0)  # busy indicator while TensorFlow loads / the model builds
-                self.progress.setFormat(waiting)
+                self.set_status(waiting)
         else:
             self.progress.setRange(0, 1000)
 
+    def set_status(self, text):
+        if self.status.text() != text:
+            self.status.setText(text)
+
     def set_preparing(self, text):
         self.progress.setRange(0, 0)
-        self.progress.setFormat(text)
+        self.set_status(text)
         self.detail.setText(text)
 
     def show_start(self, info, epochs_total):
+        self.status.setStyleSheet("font-weight: 600;")
         self.progress.setRange(0, 1000)
         self.progress.setValue(0)
         self._info = dict(info)
@@ -260,7 +277,7 @@ class TrainPanel(QWidget):
         done = (epoch - initial_epoch) + (step + 1) / steps
         span = max(1, total - initial_epoch)
         self.progress.setValue(int(1000 * min(1.0, done / span)))
-        self.progress.setFormat(f"Epoch {epoch + 1}/{total} · batch {step + 1}/{steps} · "
+        self.set_status(f"Epoch {epoch + 1}/{total} · batch {step + 1}/{steps} · "
                                 f"{fmt_rate(info.get('samples_per_s'))} samples/s · ETA {fmt_eta(info.get('eta_s'))}")
 
     def show_epoch(self, epoch, logs, initial_epoch=0):
@@ -276,7 +293,8 @@ class TrainPanel(QWidget):
         self.progress.setRange(0, 1000)
         if ok:
             self.progress.setValue(1000)
-        self.progress.setFormat(text.split("\n")[0][:80] if ok else "Stopped by an error")
+        self.set_status(text.split("\n")[0][:80] if ok else "Stopped by an error")
+        self.status.setStyleSheet("font-weight: 600;" + ("" if ok else f" color: {style.tokens()['error']};"))
         self.message.setStyleSheet("" if ok else f"color: {style.tokens()['error']};")
         self.message.setText(text)
 

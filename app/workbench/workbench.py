@@ -10,7 +10,7 @@ import time
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QApplication, QDockWidget, QMessageBox
+from PySide6.QtWidgets import QApplication, QDockWidget, QFrame, QMessageBox, QScrollArea
 
 from .data_panel import DataPanel, make_preview
 from .features import FeaturePanel
@@ -23,6 +23,18 @@ from .train_panel import TrainPanel
 log = logging.getLogger(__name__)
 
 FEATURE_BUDGET = 1_000_000   # floats per sample: below this every layer is streamed, so any can be picked live
+
+
+def _scrolling(widget):
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+    area.setWidget(widget)
+    area.setObjectName(widget.objectName() + "_scroll")
+    # as wide as the panel needs (it scrolls vertically only)
+    area.setMinimumWidth(widget.minimumSizeHint().width() + area.verticalScrollBar().sizeHint().width() + 2)
+    return area
 
 
 def _err_text(e):
@@ -91,8 +103,10 @@ class Workbench(QObject):
         right = Qt.RightDockWidgetArea
         bottom = Qt.BottomDockWidgetArea
         d = self.docks
-        d["training"] = w.add_panel(self.train_panel, "Training", right)
-        d["data"] = w.add_panel(self.data_panel, "Data", right)
+        # the side panels scroll instead of imposing their full height on the dock area (so the plots below can
+        # take room while a run goes on)
+        d["training"] = w.add_panel(_scrolling(self.train_panel), "Training", right)
+        d["data"] = w.add_panel(_scrolling(self.data_panel), "Data", right)
         d["plots"] = w.add_panel(self.plots, "Training plots", bottom)
         d["features"] = w.add_panel(self.features, "Feature maps", bottom)
         d["results"] = w.add_panel(self.results, "Results", bottom)
@@ -121,9 +135,12 @@ class Workbench(QObject):
         plots = d.get("plots")
         w = self.window
         if not self._sized and isinstance(plots, QDockWidget) and hasattr(w, "resizeDocks") and not plots.isFloating():
+            # the canvas is locked while training runs: give the plots room (once per session; the user's own
+            # sizing wins afterwards)
             self._sized = True
-            if plots.height() < 300:
-                w.resizeDocks([plots], [max(300, int(w.height() * 0.36))], Qt.Vertical)
+            want = int(w.height() * 0.45)
+            if plots.height() < want:
+                w.resizeDocks([plots], [want], Qt.Vertical)
 
     def _add_menu(self):
         w = self.window
@@ -225,7 +242,7 @@ class Workbench(QObject):
         self.features.clear()
         self.results.clear("Train the network to see how it does on the test split.")
         self.train_panel.set_running(False, can_continue=project.has_weights())
-        self.train_panel.progress.setFormat("Ready")
+        self.train_panel.set_status("Ready")
         self.train_panel.detail.setText("")
         self.train_panel.message.setText("")
         self._update_nodes()
@@ -576,7 +593,7 @@ class Workbench(QObject):
             if result.test_metrics:
                 parts.append("Test: " + ", ".join(f"{k} {fmt_metric(v)}" for k, v in result.test_metrics.items()))
             tp.show_done("\n".join(parts))
-            tp.progress.setFormat("Stopped" if result.stopped else "Finished")
+            tp.set_status("Stopped" if result.stopped else "Finished")
             tp.detail.setText("The trained weights are now part of the project (Save keeps them, Export uses them).")
             for w in result.warnings or []:
                 self._status(w, 8000)
