@@ -15,6 +15,13 @@ import traceback
 
 log = logging.getLogger("layerwise")
 _T0 = time.time()
+_TRACE = bool(os.environ.get("LAYERWISE_TRACE_STARTUP"))
+
+
+def trace(label):
+    """With LAYERWISE_TRACE_STARTUP=1, print how long after process start each start-up step ends."""
+    if _TRACE:
+        sys.stderr.write(f"[startup] {time.time() - _T0:6.3f} s  {label}\n")
 
 
 def _display_problem():
@@ -136,15 +143,21 @@ def run_gui(path=None) -> int:
     QCoreApplication.setOrganizationName("Layerwise")
     QCoreApplication.setApplicationName("Layerwise")
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    trace("Qt imported")
     app.setStyle("Fusion")
+    trace("QApplication")
     setup_logging()
     from . import icons, paths, theme
     app.setWindowIcon(icons.app_icon())
     settings = paths.settings()
     theme.manager().set_mode(str(settings.value("theme", "system")))
+    trace("theme applied")
     from .main_window import MainWindow
+    trace("main window module imported")
     project, error = initial_project(path, settings)
+    trace("project loaded")
     window = MainWindow(project)
+    trace("main window built")
     install_exception_hooks(lambda: window)
     geom = settings.value("window/geometry")
     if geom is not None:
@@ -161,6 +174,7 @@ def run_gui(path=None) -> int:
         def eventFilter(self, obj, ev):
             if ev.type() == QEvent.Type.Paint:
                 obj.removeEventFilter(self)
+                trace("first paint of the canvas")
                 if shown_file:
                     with open(shown_file, "w") as f:
                         f.write(f"{time.time():.6f}\n")
@@ -169,6 +183,7 @@ def run_gui(path=None) -> int:
     watcher = FirstPaint(window)
     window.view.viewport().installEventFilter(watcher)
     window.show()
+    trace("show() returned")
     if path and error:
         QTimer.singleShot(0, lambda: window.show_error("Cannot open the project", error))
     QTimer.singleShot(400, window.files.offer_recovery)

@@ -10,7 +10,7 @@ import importlib
 import logging
 
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QTabWidget, QUndoView, QWidget
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QScrollArea, QTabBar, QTabWidget, QUndoView, QWidget
 
 from . import icons, paths, theme
 from .actions import Actions
@@ -27,6 +27,7 @@ from .panels.summary import SummaryPanel
 log = logging.getLogger(__name__)
 PLUGINS = ("app.workbench", "app.transfer_ui")
 STATE_VERSION = 3
+MAX_PANEL_MIN = (360, 160)   # larger minimum sizes scroll inside their dock
 
 
 class MainWindow(QMainWindow):
@@ -101,9 +102,21 @@ class MainWindow(QMainWindow):
 
     def default_layout(self):
         """Dock sizes that leave most of the window to the canvas."""
-        self.resizeDocks([self.palette_dock, self.inspector_dock], [240, 340], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.palette_dock, self.inspector_dock], [240, 380], Qt.Orientation.Horizontal)
         self.resizeDocks([self.palette_dock, self.summary_dock], [620, 150], Qt.Orientation.Vertical)
         self.resizeDocks([self.problems_dock], [190], Qt.Orientation.Vertical)
+        # tab groups side by side along the bottom share its width evenly
+        B = Qt.DockWidgetArea.BottomDockWidgetArea
+        reps, seen = [], set()
+        for d in self._docks:
+            if self.dockWidgetArea(d) != B or d.isFloating() or d.isHidden() or d in seen:
+                continue
+            group = [d] + self.tabifiedDockWidgets(d)
+            seen.update(group)
+            reps.append(d)
+        if len(reps) > 1:
+            total = max(self.width(), 800)
+            self.resizeDocks(reps, [total // len(reps)] * len(reps), Qt.Orientation.Horizontal)
 
     def _build_status(self):
         sb = self.statusBar()
@@ -139,7 +152,19 @@ class MainWindow(QMainWindow):
         dock = QDockWidget(title, self)
         dock.setObjectName(f"dock_{title.replace(' ', '_').lower()}")
         widget.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)   # panels paint their background
-        dock.setWidget(widget)
+        hint = widget.minimumSizeHint()
+        if hint.width() > MAX_PANEL_MIN[0] or hint.height() > MAX_PANEL_MIN[1]:
+            # a panel that wants more room than a dock can spare scrolls instead of pushing the window
+            # past the screen's edge
+            box = QScrollArea(dock)
+            box.setObjectName("panelScroll")
+            box.setFrameShape(QScrollArea.Shape.NoFrame)
+            box.setWidgetResizable(True)
+            box.setWidget(widget)
+            box.setMinimumSize(min(hint.width(), MAX_PANEL_MIN[0]), min(hint.height(), MAX_PANEL_MIN[1]))
+            dock.setWidget(box)
+        else:
+            dock.setWidget(widget)
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetClosable
                          | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
         first = next((d for d in self._docks if self.dockWidgetArea(d) == area and not d.isFloating()), None)
@@ -158,8 +183,14 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self.refresh_dock_titles)
 
     def refresh_dock_titles(self):
-        """Docks in a tab group show only their tab (no second title bar under it)."""
+        """Docks in a tab group show only their tab (no second title bar under it); tab names are never
+        elided (the tab bar scrolls instead)."""
         self._titles_pending = False
+        for bar in self.findChildren(QTabBar):
+            if bar.parent() is self:
+                bar.setElideMode(Qt.TextElideMode.ElideNone)
+                bar.setUsesScrollButtons(True)
+                bar.setExpanding(False)
         for d in self._docks:
             tabbed = bool(self.tabifiedDockWidgets(d)) and not d.isFloating()
             has_blank = d.titleBarWidget() is not None

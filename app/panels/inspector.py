@@ -17,7 +17,7 @@ from core.graph import NAME_RE
 from core.infer import shape_text
 
 from .. import commands, icons
-from .param_editors import FloatSpin, label_for, make_editor
+from .param_editors import FloatSpin, compact, label_for, make_editor
 
 
 def _label(text, role=None, wrap=False):
@@ -132,7 +132,7 @@ class Inspector(QWidget):
         grid.setColumnStretch(1, 1)
         row = 0
         lay.addWidget(_label("Layer", "section"))
-        self.name_edit = QLineEdit(node.name)
+        self.name_edit = compact(QLineEdit(node.name))
         self.name_edit.editingFinished.connect(self._rename)
         grid.addWidget(_label("Name", "muted"), row, 0)
         grid.addWidget(self.name_edit, row, 1)
@@ -167,7 +167,8 @@ class Inspector(QWidget):
     def _settings_form(self, lay, node):
         spec = node.spec
         lay.addWidget(_label("Training", "section"))
-        self.trainable = QCheckBox("Trainable (uncheck to freeze the weights)")
+        self.trainable = QCheckBox("Trainable")
+        self.trainable.setToolTip("Uncheck to freeze this layer's weights while training")
         self.trainable.setChecked(node.settings.get("trainable", True) is not False)
         self.trainable.toggled.connect(lambda on: self._commit_setting("trainable", None if on else False))
         lay.addWidget(self.trainable)
@@ -177,7 +178,7 @@ class Inspector(QWidget):
             row = QHBoxLayout()
             self.l2_box = QCheckBox("Own L2 factor")
             self.l2_box.setToolTip("Override the project's global L2 regularization for this layer's kernel")
-            self.l2_spin = FloatSpin()
+            self.l2_spin = compact(FloatSpin())
             self.l2_spin.setRange(0.0, 10.0)
             self.l2_box.toggled.connect(self._l2_toggled)
             self.l2_spin.editingFinished.connect(lambda: self.l2_box.isChecked() and self._commit_setting("l2", float(self.l2_spin.value())))

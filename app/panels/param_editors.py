@@ -8,7 +8,7 @@ import math
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QGridLayout, QHBoxLayout, QLabel,
-                               QLineEdit, QSpinBox, QWidget)
+                               QLineEdit, QSizePolicy, QSpinBox, QWidget)
 
 from core.catalog import format_value
 
@@ -55,6 +55,13 @@ class FloatSpin(QDoubleSpinBox):
         self.editingFinished.emit()
 
 
+def compact(w, min_width=56):
+    """Editors size to the panel, not to their range ("2147483647" would make a spin box 120 px wide)."""
+    w.setMinimumWidth(min_width)
+    w.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+    return w
+
+
 class ParamEditor(QWidget):
     committed = Signal(object)
 
@@ -90,6 +97,7 @@ class IntEditor(ParamEditor):
         self.spin.setRange(lo, hi)
         self.spin.setAccelerated(True)
         self.spin.valueChanged.connect(self._changed)
+        compact(self.spin)
         self.lay.addWidget(self.spin)
 
     def set_value(self, v):
@@ -111,6 +119,7 @@ class FloatEditor(ParamEditor):
         hi = param.max if param.max is not None else 1e12
         self.spin.setRange(lo, hi)
         self.spin.editingFinished.connect(self._commit)
+        compact(self.spin)
         self.lay.addWidget(self.spin)
         self._last = None
 
@@ -131,6 +140,7 @@ class OptFloatEditor(ParamEditor):
         super().__init__(param, parent)
         self.edit = QLineEdit(self)
         self.edit.setPlaceholderText("none")
+        compact(self.edit)
         self.edit.editingFinished.connect(self._commit)
         self.lay.addWidget(self.edit)
         self._last = None
@@ -175,6 +185,7 @@ class ChoiceEditor(ParamEditor):
         for c in param.choices:
             self.combo.addItem("none" if c is None else str(c), c)
         self.combo.activated.connect(lambda i: self.committed.emit(self.combo.itemData(i)))
+        compact(self.combo)
         self.lay.addWidget(self.combo, 1)
 
     def set_value(self, v):
@@ -234,6 +245,7 @@ class IntsEditor(ParamEditor):
             s.setKeyboardTracking(False)
             s.setRange(int(param.min) if param.min is not None else 0, 65536)
             s.valueChanged.connect(self._changed)
+            compact(s, 44)
             self.spins.append(s)
             self.lay.addWidget(s, 1)
 
@@ -263,6 +275,7 @@ class ShapeEditor(ParamEditor):
         super().__init__(param, parent)
         self.edit = QLineEdit(self)
         self.edit.setPlaceholderText("e.g. 28 28 1")
+        compact(self.edit)
         self.edit.editingFinished.connect(self._commit)
         self.lay.addWidget(self.edit)
         self._last = None

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import (QComboBox, QGridLayout, QLabel, QLineEdit, QPushB
 from core import catalog
 
 from .. import commands
-from .param_editors import FloatSpin, label_for, make_editor
+from .param_editors import FloatSpin, compact, label_for, make_editor
 
 SCHEDULE_LABELS = {"none": "Constant", "step": "Step decay", "cosine": "Cosine decay", "plateau": "Reduce on plateau"}
 
@@ -75,11 +75,11 @@ class ProjectSettings(QWidget):
 
         lay.addWidget(_label("Project", "section"))
         g = _grid()
-        self.name_edit = QLineEdit(p.name)
+        self.name_edit = compact(QLineEdit(p.name))
         self.name_edit.editingFinished.connect(self._name)
         g.addWidget(_label("Name", "muted"), 0, 0)
         g.addWidget(self.name_edit, 0, 1)
-        self.desc_edit = QLineEdit(p.description)
+        self.desc_edit = compact(QLineEdit(p.description))
         self.desc_edit.setPlaceholderText("what this network is for")
         self.desc_edit.editingFinished.connect(self._description)
         g.addWidget(_label("Description", "muted"), 1, 0)
@@ -89,7 +89,7 @@ class ProjectSettings(QWidget):
         lay.addWidget(_label("Optimizer", "section"))
         opt = p.compile.get("optimizer", {}) or {}
         g = _grid()
-        self.opt_combo = QComboBox()
+        self.opt_combo = compact(QComboBox())
         for key, (label, _params) in catalog.OPTIMIZERS.items():
             self.opt_combo.addItem(label, key)
         i = self.opt_combo.findData(opt.get("name", "adam"))
@@ -111,7 +111,7 @@ class ProjectSettings(QWidget):
         lay.addWidget(_label("Learning-rate schedule", "section"))
         sch = p.compile.get("schedule", {}) or {"kind": "none"}
         g = _grid()
-        self.sch_combo = QComboBox()
+        self.sch_combo = compact(QComboBox())
         for key in catalog.SCHEDULES:
             self.sch_combo.addItem(SCHEDULE_LABELS.get(key, key), key)
         self.sch_combo.setCurrentIndex(max(self.sch_combo.findData(sch.get("kind", "none")), 0))
@@ -131,14 +131,14 @@ class ProjectSettings(QWidget):
         lay.addWidget(_label("Regularization", "section"))
         g = _grid()
         reg = p.regularization
-        self.dropout = FloatSpin()
+        self.dropout = compact(FloatSpin())
         self.dropout.setRange(0.0, 0.95)
         self.dropout.setValue(float(reg.get("dropout", 0.0) or 0.0))
         self.dropout.setToolTip("Dropout inserted after every Dense/Conv block (not before an Output); a layer can opt out in the inspector")
         self.dropout.editingFinished.connect(lambda: self._reg("dropout", float(self.dropout.value())))
         g.addWidget(_label("Global dropout", "muted"), 0, 0)
         g.addWidget(self.dropout, 0, 1)
-        self.l2 = FloatSpin()
+        self.l2 = compact(FloatSpin())
         self.l2.setRange(0.0, 10.0)
         self.l2.setValue(float(reg.get("l2", 0.0) or 0.0))
         self.l2.setToolTip("L2 penalty on the kernels of weighted layers; a layer can set its own in the inspector")
