@@ -34,6 +34,11 @@ class Builder:
             self.g.connect(src, n.id, port)
         return n.id
 
+    def wrap(self, per_row, row_gap=1.4):
+        """Lay a long chain out in rows of ``per_row`` nodes (in node order), so it fits a window at a readable zoom."""
+        for i, n in enumerate(self.g.nodes.values()):
+            n.pos = (X0 + DX * (i % per_row), Y0 + DY * row_gap * (i // per_row))
+
     def chain(self, start, specs, col, row=0.0):
         """specs: (type, params, name) one after the other from ``start``; returns (last id, next column)."""
         prev = start
@@ -71,6 +76,7 @@ def digits_cnn():
                             ("Dense", {"units": 10, "activation": "softmax"}, "digit"),
                             ("Output", {"loss": "sparse_categorical_crossentropy", "metrics": ["accuracy"]},
                              "digit_out")], col=1)
+    b.wrap(4)
     return project("digits_cnn", "A small CNN on scikit-learn's 8×8 handwritten digits. The model takes raw pixel "
                    "values 0-16 (a Rescaling layer inside it divides by 16).", b.g,
                    {"source": "builtin", "name": "digits", "validation_split": 0.15, "test_split": 0.15, "seed": 0},
