@@ -8,7 +8,7 @@ from __future__ import annotations
 from .style import GRID, NODE_H, NODE_W
 
 GAP_LR = (64.0, 36.0)    # between layers, between nodes of one layer
-GAP_TB = (44.0, 40.0)
+GAP_TB = (56.0, 40.0)
 
 
 def _snap(v):

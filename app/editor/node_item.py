@@ -72,6 +72,7 @@ class NodeItem(QGraphicsItem):
         self.shape_text = "…"      # until TensorFlow is ready
         self.params_text = ""
         self.error = None
+        self.has_shape = False
         self.hot = None            # (side, index, ok) while a connection is dragged over a port
         self._connecting = False
         self._brect = QRectF()
@@ -135,11 +136,11 @@ class NodeItem(QGraphicsItem):
             tip += f"<br><br><b style='color:{st.tokens['error']}'>Problem:</b> {self.error}"
         self.setToolTip(tip)
 
-    def set_info(self, shape_text, params_text, error):
+    def set_info(self, shape_text, params_text, error, has_shape=True):
         """Shape, parameter count and problem from the latest inference; repaints only on change."""
-        if (shape_text, params_text, error) == (self.shape_text, self.params_text, self.error):
+        if (shape_text, params_text, error, has_shape) == (self.shape_text, self.params_text, self.error, self.has_shape):
             return False
-        self.shape_text, self.params_text, self.error = shape_text, params_text, error
+        self.shape_text, self.params_text, self.error, self.has_shape = shape_text, params_text, error, has_shape
         self._elide()
         self.update()
         return True
@@ -222,8 +223,8 @@ class NodeItem(QGraphicsItem):
         painter.setPen(st.divider_pen)
         painter.drawLine(QPointF(1, 50), QPointF(self.w - 1, 50))
         base = 50 + (self.h - 50) / 2 + 4
-        painter.setFont(st.shape_font)
-        painter.setPen(st.error if self.error else st.shape)
+        painter.setFont(st.shape_font if self.has_shape else st.body_font)
+        painter.setPen(st.error if self.error else (st.shape if self.has_shape else st.faint))
         painter.drawText(QPointF(12 + (self.x0 - 12), base), self._shape_e)
         if self.params_text:
             painter.setFont(st.body_font)

@@ -156,7 +156,7 @@ class GraphScene(QGraphicsScene):
         res = self._result
         info = res.nodes.get(k) if res is not None else None
         if info is None:
-            return item.set_info("…", "", None)
+            return item.set_info("…", "", None, False)
         if info.shape is not None:
             text = shape_text(info.shape)
         elif info.blocked:
@@ -165,7 +165,7 @@ class GraphScene(QGraphicsScene):
             text = "no shape"
         n = info.params
         params = f"{format_count(n)} params" if n else ""
-        return item.set_info(text, params, info.error)
+        return item.set_info(text, params, info.error, info.shape is not None)
 
     # -- state ----------------------------------------------------------------------------------------------
     def set_style(self, style=None):

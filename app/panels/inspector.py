@@ -17,7 +17,7 @@ from core.graph import NAME_RE
 from core.infer import shape_text
 
 from .. import commands, icons
-from .param_editors import FloatSpin, compact, label_for, make_editor
+from .param_editors import FloatSpin, align_label_columns, compact, label_for, make_editor
 
 
 def _label(text, role=None, wrap=False):
@@ -89,6 +89,7 @@ class Inspector(QWidget):
         else:
             self._build(lay, self._graph.nodes[self.node_id])
         lay.addStretch(1)
+        align_label_columns(body)
         body.setEnabled(not self.doc.locked)
         self.scroll.setWidget(body)
         self.body = body

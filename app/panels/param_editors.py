@@ -351,6 +351,20 @@ def make_editor(param, parent=None) -> ParamEditor:
     return ReadOnlyEditor(param, parent)
 
 
+def align_label_columns(body: QWidget):
+    """Give the label column of every form grid in ``body`` the same width, so editors line up across
+    sections."""
+    grids = [g for g in body.findChildren(QGridLayout) if g.parentWidget() is body]
+    width = 0
+    for g in grids:
+        for r in range(g.rowCount()):
+            it = g.itemAtPosition(r, 0)
+            if it is not None and it.widget() is not None and g.itemAtPosition(r, 1) is not None:
+                width = max(width, it.widget().sizeHint().width())
+    for g in grids:
+        g.setColumnMinimumWidth(0, width)
+
+
 def label_for(name: str) -> str:
     """'kernel_size' -> 'Kernel size'."""
     s = name.replace("_", " ")

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import (QComboBox, QGridLayout, QLabel, QLineEdit, QPushB
 from core import catalog
 
 from .. import commands
-from .param_editors import FloatSpin, compact, label_for, make_editor
+from .param_editors import FloatSpin, align_label_columns, compact, label_for, make_editor
 
 SCHEDULE_LABELS = {"none": "Constant", "step": "Step decay", "cosine": "Cosine decay", "plateau": "Reduce on plateau"}
 
@@ -81,6 +81,8 @@ class ProjectSettings(QWidget):
         g.addWidget(self.name_edit, 0, 1)
         self.desc_edit = compact(QLineEdit(p.description))
         self.desc_edit.setPlaceholderText("what this network is for")
+        self.desc_edit.setCursorPosition(0)
+        self.desc_edit.setToolTip(p.description)
         self.desc_edit.editingFinished.connect(self._description)
         g.addWidget(_label("Description", "muted"), 1, 0)
         g.addWidget(self.desc_edit, 1, 1)
@@ -156,6 +158,7 @@ class ProjectSettings(QWidget):
         self.error.hide()
         lay.addWidget(self.error)
         lay.addStretch(1)
+        align_label_columns(body)
         body.setEnabled(not self.doc.locked)
         self.scroll.setWidget(body)
 
@@ -252,6 +255,7 @@ class ProjectSettings(QWidget):
         elif path == ("description",):
             with QSignalBlocker(self.desc_edit):
                 self.desc_edit.setText(p.description)
+                self.desc_edit.setCursorPosition(0)
         elif path[:1] == ("regularization",):
             for key, spin in (("dropout", self.dropout), ("l2", self.l2)):
                 with QSignalBlocker(spin):
