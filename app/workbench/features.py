@@ -174,7 +174,8 @@ class FeaturePanel(QWidget):
         self.glw.ci.layout.setColumnStretchFactor(1, 3)
         lay.addWidget(self.glw, 1)
         self.caption = QLabel("Train the network, or pick a layer of a trained one, to see what it outputs.")
-        self.caption.setWordWrap(True)
+        # no word wrap: a wrapping label makes the dock's scroll area size the panel to its preferred height
+        self.caption.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
         self.caption.setForegroundRole(QPalette.PlaceholderText)
         lay.addWidget(self.caption)
 

@@ -12,7 +12,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QSplitter, QStackedWidget, QTableWidget,
+from PySide6.QtWidgets import (QSizePolicy, QComboBox, QHBoxLayout, QHeaderView, QLabel, QSplitter, QStackedWidget, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
 from . import style
@@ -88,7 +88,8 @@ def evaluate(result, graph, predict=None):
         except ImportError:  # pragma: no cover
             predict = None
     if predict is not None:
-        p = predict(result.build, x)
+        n_x = len(x[0]) if isinstance(x, (list, tuple)) else len(x)
+        p = predict(result.build, x, batch_size=max(1, min(n_x, 1024)))   # one batch shape: one trace
     else:  # pragma: no cover
         p = result.build.model.predict(x, verbose=0)
     preds = p if isinstance(p, (list, tuple)) else [p]
@@ -136,7 +137,8 @@ class ResultsPanel(QWidget):
         top = QHBoxLayout()
         self.metrics = QLabel("Train the network to see how it does on the test split.")
         self.metrics.setTextFormat(Qt.RichText)
-        self.metrics.setWordWrap(True)
+        # no word wrap: a wrapping label makes the dock's scroll area size the panel to its preferred height
+        self.metrics.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
         top.addWidget(self.metrics, 1)
         self.output_box = QComboBox()
         self.output_box.setVisible(False)
@@ -182,7 +184,8 @@ class ResultsPanel(QWidget):
         rl.setContentsMargins(0, 0, 0, 0)
         self.right_title = QLabel("")
         self.right_title.setStyleSheet("font-weight: 600;")
-        self.right_title.setWordWrap(True)
+        # no word wrap: a wrapping label makes the dock's scroll area size the panel to its preferred height
+        self.right_title.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
         rl.addWidget(self.right_title)
         self.samples = QStackedWidget()
         self.grid = ThumbGrid(44)
@@ -195,6 +198,7 @@ class ResultsPanel(QWidget):
         split.addWidget(right)
         split.setStretchFactor(0, 1)
         split.setStretchFactor(1, 1)
+        split.setSizes([520, 420])
         lay.addWidget(split, 1)
         self.evaluation: Evaluation | None = None
 

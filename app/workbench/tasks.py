@@ -42,13 +42,15 @@ class Task(QThread):
         self.deleteLater()
 
 
-def run_task(fn, on_done=None, on_error=None, name="task"):
-    """Start ``fn`` in a background thread and return the Task."""
+def run_task(fn, on_done=None, on_error=None, name="task", on_finished=None):
+    """Start ``fn`` in a background thread and return the Task. ``on_finished(task)`` runs after done/failed."""
     t = Task(fn, name=name)
     if on_done is not None:
         t.done.connect(on_done)
     if on_error is not None:
         t.failed.connect(on_error)
+    if on_finished is not None:
+        t.finished.connect(lambda: on_finished(t))
     _running.add(t)
     t.start()
     return t

@@ -25,6 +25,11 @@ log = logging.getLogger(__name__)
 FEATURE_BUDGET = 1_000_000   # floats per sample: below this every layer is streamed, so any can be picked live
 
 
+def _release_models():
+    from core.training import release_models
+    release_models()
+
+
 def _scrolling(widget):
     area = QScrollArea()
     area.setWidgetResizable(True)
@@ -84,7 +89,9 @@ class Workbench(QObject):
         self._thread = None
         self._state = None
         self._bridge = TrainBridge(self)
-        self._pending = None          # a start waiting for TensorFlow
+        self._pending = None          # a start waiting for TensorFlow or for a task that uses the model
+        self._model_tasks = set()
+        self._feature_cache = {}
         self._close_pending = False
         self._run_meta = {}
         self.confirm_close = self._ask_close   # replaceable (tests)
@@ -231,6 +238,9 @@ class Workbench(QObject):
             return
         if self.running:
             self.stop()
+        elif self.result is not None:
+            # the engine keeps the last compiled model for a rerun of the same network: not needed any more
+            run_task(_release_models, name="release")
         self.result = None
         self.evaluation = None
         self.epoch_reached = 0
@@ -257,8 +267,7 @@ class Workbench(QObject):
     def _on_keras_ready(self):
         run_task(self._list_devices, self._devices_ready, lambda e: self._devices_ready([]), name="devices")
         if self._pending is not None:
-            pending, self._pending = self._pending, None
-            self._begin(**pending)
+            self._begin_when_free()
         self._check_fit()
 
     @staticmethod
@@ -403,12 +412,28 @@ class Workbench(QObject):
         self.data_panel.set_enabled_for_run(True)
         tp.set_running(True, waiting="Waiting for TensorFlow to load…")
         self._sync_actions(running=True)
+        self._pending = {"continuing": continuing}
         if not self._keras_ready_now():
-            self._pending = {"continuing": continuing}
             tp.detail.setText("TensorFlow is still loading; training starts as soon as it is ready.")
             return True
-        self._begin(continuing)
+        self._begin_when_free()
         return True
+
+    def _model_task_done(self, task):
+        """A background task that used the trained model ended. A run waits for those (the engine retrains the
+        same model object when the network is unchanged)."""
+        self._model_tasks.discard(task)
+        if self._pending is not None and not self._model_tasks and self._keras_ready_now():
+            self._begin_when_free()
+
+    def _begin_when_free(self):
+        if self._pending is None or self._thread is not None:
+            return
+        if self._model_tasks:
+            self.train_panel.detail.setText("Finishing the evaluation of the last run…")
+            return
+        pending, self._pending = self._pending, None
+        self._begin(**pending)
 
     def _feature_nodes(self):
         g = self.project.graph
@@ -643,7 +668,8 @@ class Workbench(QObject):
             if token == self._feature_token:
                 self.results.clear(f"Evaluation failed: {_err_text(e)}")
 
-        run_task(lambda: evaluate(result, graph), done, failed, name="evaluate")
+        self._model_tasks.add(run_task(lambda: evaluate(result, graph), done, failed, name="evaluate",
+                                       on_finished=self._model_task_done))
 
     def _feature_wanted(self):
         node = self.features.current_node()
@@ -664,10 +690,15 @@ class Workbench(QObject):
         token = self._feature_token
         sample = self.features.current_sample()
         graph = self.project.graph
-        ids = list(dict.fromkeys([node] + [n.id for n in graph.input_nodes()]))
+        # every streamable layer at once (one traced function per model, whichever layer is picked next), or
+        # only the picked one for a large network
+        ids = self._feature_nodes()
+        if node not in ids:
+            ids = list(dict.fromkeys([node] + ids))
+        cache = self._feature_cache
 
         def work():
-            return compute_features(result, graph, ids, sample)
+            return compute_features(result, graph, ids, sample, cache)
 
         def done(feats):
             if token != self._feature_token or feats is None:
@@ -681,7 +712,7 @@ class Workbench(QObject):
             if token == self._feature_token:
                 self.features.show_message(f"Cannot compute this layer's output: {_err_text(e)}")
 
-        run_task(work, done, failed, name="features")
+        self._model_tasks.add(run_task(work, done, failed, name="features", on_finished=self._model_task_done))
 
     # -- closing -------------------------------------------------------------------------------------------------
     def _ask_close(self):
@@ -719,17 +750,27 @@ class Workbench(QObject):
         wait_all(5000)
 
 
-def compute_features(result, graph, node_ids, sample):
-    """Activations of ``node_ids`` for one validation (else training) sample with the trained model (worker)."""
+def compute_features(result, graph, node_ids, sample, cache=None):
+    """Activations of ``node_ids`` for one validation (else training) sample with the trained model (worker).
+
+    ``cache`` (a dict) keeps the traced function per model and node list: TensorFlow never frees a trace, so a
+    new one per click would grow memory."""
     from core.tfload import import_keras
-    from core.training import _feature_batch, _features_fn, TrainConfig
+    from core.training import TrainConfig, _feature_batch, _features_fn
     keras = import_keras()
     build = result.build
     cfg = TrainConfig(feature_samples=[sample])
     x = _feature_batch(result.dataset, graph, cfg)
     if x is None:
         return None
-    made = _features_fn(keras, build, graph, node_ids)
+    key = (id(build.model), tuple(node_ids))
+    made = cache.get(key) if cache is not None else None
+    if made is None:
+        made = _features_fn(keras, build, graph, node_ids)
+        if cache is not None:
+            for k in [k for k in cache if k[0] != key[0]]:
+                del cache[k]   # another model: its functions are of no use any more
+            cache[key] = made
     if made is None:
         return None
     fn, names, _sub = made
