@@ -171,6 +171,31 @@ class Actions:
         self.w.addToolBar(Qt.ToolBarArea.TopToolBarArea, tb)
         return tb
 
+    def context_menu(self, scene_pos, global_pos):
+        """Right-click on the canvas: edit the selection, or add a layer where the user clicked."""
+        from core import catalog
+        w = self.w
+        m = QMenu(w)
+        sel = w.scene.selected_node_ids()
+        if sel or w.scene.selected_edges():
+            if sel:
+                m.addActions([self.copy, self.duplicate])
+            m.addAction(self.delete)
+            m.addSeparator()
+        add = m.addMenu("Add Layer Here")
+        for cat in catalog.CATEGORIES:
+            sub = add.addMenu(icons.category_icon(cat), cat)
+            for spec in catalog.types_in(cat):
+                a = sub.addAction(spec.type)
+                a.setToolTip(spec.description)
+                a.triggered.connect(partial(w.editor.add_layer_at, spec.type, scene_pos))
+        m.addAction(self.paste)
+        m.addSeparator()
+        m.addActions([self.layout_lr, self.layout_tb, self.fit, self.select_all])
+        m.popup(global_pos)
+        self._context = m
+        return m
+
     def refresh_icons(self):
         icons.clear()
         for a, name in self._icons:

@@ -158,6 +158,8 @@ def run_gui(path=None) -> int:
     trace("project loaded")
     window = MainWindow(project)
     trace("main window built")
+    if project.path is not None:
+        window.files.add_recent(project.path)   # remembered as the last project
     install_exception_hooks(lambda: window)
     geom = settings.value("window/geometry")
     if geom is not None:

@@ -139,6 +139,7 @@ class MainWindow(QMainWindow):
         doc.locked_changed.connect(self.canvas.set_locked)
         doc.message.connect(lambda m: self.statusBar().showMessage(m, 8000))
         self.scene.selection_ids_changed.connect(self._selection)
+        self.view.context_requested.connect(self.actions_.context_menu)
         self.problems.count_changed.connect(self._problem_count)
         theme.manager().changed.connect(self._theme_changed)
 

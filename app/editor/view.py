@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QLineF, QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QFrame, QGraphicsView
 
@@ -17,6 +17,7 @@ MIN_ZOOM, MAX_ZOOM = 0.03, 3.0
 class GraphView(QGraphicsView):
     layer_dropped = Signal(str, QPointF)     # layer type, scene position
     zoom_changed = Signal(float)
+    context_requested = Signal(QPointF, QPoint)   # scene position, global position
 
     def __init__(self, scene, parent=None):
         super().__init__(scene, parent)
@@ -134,6 +135,17 @@ class GraphView(QGraphicsView):
             event.accept()
             return
         super().keyReleaseEvent(event)
+
+    def contextMenuEvent(self, event):
+        sp = self.mapToScene(event.pos())
+        item = self.scene().itemAt(sp, self.transform())
+        if item is not None and not item.isSelected():
+            self.scene().clearSelection()
+            item.setSelected(True)
+        elif item is None:
+            self.scene().clearSelection()
+        self.context_requested.emit(sp, event.globalPos())
+        event.accept()
 
     # -- background grid ------------------------------------------------------------------------------------------
     def drawBackground(self, painter, rect):

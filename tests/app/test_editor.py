@@ -250,3 +250,16 @@ def test_zoom_and_fit(win):
     assert v.zoom() > z
     win.view.set_zoom(100)
     assert v.zoom() <= 3.0
+
+
+def test_context_menu_adds_a_layer_where_clicked(win):
+    g = win.project.graph
+    pos = QPointF(-900.0, -700.0)
+    m = win.actions_.context_menu(pos, win.view.mapToGlobal(QPoint(10, 10)))
+    add = next(a.menu() for a in m.actions() if a.text() == "Add Layer Here")
+    conv_menu = next(a.menu() for a in add.actions() if a.text() == "Convolution")
+    next(a for a in conv_menu.actions() if a.text() == "Conv2D").trigger()
+    m.close()
+    new = list(g.nodes.values())[-1]
+    assert new.type == "Conv2D"
+    assert win.scene.nodes[new.id].sceneBoundingRect().contains(pos)
