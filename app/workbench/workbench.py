@@ -25,6 +25,22 @@ log = logging.getLogger(__name__)
 FEATURE_BUDGET = 1_000_000   # floats per sample: below this every layer is streamed, so any can be picked live
 
 
+_frozen = False
+
+
+def _freeze_startup_objects():
+    """Move the objects alive once TensorFlow has loaded (modules, the window: hundreds of thousands, all permanent)
+    out of the cyclic garbage collector's view. A full collection otherwise walks them all: ~0.4 s with the GIL held,
+    a visible freeze of the window in the middle of a run. Garbage made later is collected as before."""
+    global _frozen
+    if _frozen:
+        return
+    _frozen = True
+    import gc
+    gc.collect()
+    gc.freeze()
+
+
 def _release_models():
     from core.training import release_models
     release_models()
@@ -91,6 +107,7 @@ class Workbench(QObject):
         self._bridge = TrainBridge(self)
         self._pending = None          # a start waiting for TensorFlow or for a task that uses the model
         self._model_tasks = set()
+        self._shut_down = False
         self._feature_cache = {}
         self._close_pending = False
         self._run_meta = {}
@@ -265,6 +282,7 @@ class Workbench(QObject):
         self._check_fit()
 
     def _on_keras_ready(self):
+        _freeze_startup_objects()
         run_task(self._list_devices, self._devices_ready, lambda e: self._devices_ready([]), name="devices")
         if self._pending is not None:
             self._begin_when_free()
@@ -505,8 +523,15 @@ class Workbench(QObject):
 
         self._thread = TrainThread(work, state, self._bridge)
         self._thread.finished.connect(self._thread_done)
-        self._thread.start()
+        # the worker starts right after the window has repainted for the run (building the model is Python work
+        # that competes with the GUI thread for the GIL; the repaint goes first, the user sees the click at once)
+        QTimer.singleShot(40, self._start_thread)
         self.run_started.emit()
+
+    def _start_thread(self):
+        t = self._thread
+        if t is not None and not t.isRunning() and not t.isFinished() and not self._shut_down:
+            t.start()
 
     def stop(self):
         """Stop after the current batch (the weights are kept)."""
@@ -741,6 +766,7 @@ class Workbench(QObject):
 
     def shutdown(self):
         """Application exit: stop a run and wait for the worker threads."""
+        self._shut_down = True
         if self._state is not None:
             self._state.request_stop()
         self._pending = None
