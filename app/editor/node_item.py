@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem
 from core import catalog
 
 from . import port_item
-from .style import LOD_SIMPLE, LOD_TEXT, NODE_H, NODE_W, PORT_LABEL_W, PORT_R, PORT_STEP, RADIUS, GRID
+from .style import FOOT_H, GRID, HEAD_H, LOD_SIMPLE, LOD_TEXT, NODE_H, NODE_W, PORT_R, PORT_STEP, RADIUS
 
 _FLAGS = (QGraphicsItem.GraphicsItemFlag.ItemIsMovable | QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
           | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
@@ -99,18 +99,27 @@ class NodeItem(QGraphicsItem):
 
     def _relayout(self):
         direction = self.sc.direction
-        label_col = PORT_LABEL_W if (self.port_names and direction == "LR") else 0.0
-        w = NODE_W + label_col
-        h = NODE_H if direction == "TB" else max(NODE_H, self.n_in * PORT_STEP + 28)
+        band = bool(self.port_names) and direction == "LR"   # named ports get their own rows under the header
+        w = NODE_W
+        if band:
+            h = HEAD_H + self.n_in * PORT_STEP + 6 + FOOT_H
+        elif direction == "TB":
+            h = NODE_H
+        else:
+            h = max(NODE_H, self.n_in * PORT_STEP + 28)
         self.prepareGeometryChange()
-        self.w, self.h, self.x0 = w, h, 12.0 + label_col
+        self.w, self.h, self.x0 = w, h, 12.0
+        self.foot = h - FOOT_H if band else HEAD_H
         m = PORT_R + 4
         self._brect = QRectF(-m, -m, w + 2 * m, h + 2 * m + 3)
-        self._in_pos = [port_item.input_pos(w, h, self.n_in, i, direction) for i in range(self.n_in)]
+        if band:
+            self._in_pos = [QPointF(0.0, HEAD_H + 3 + PORT_STEP * (i + 0.5)) for i in range(self.n_in)]
+        else:
+            self._in_pos = [port_item.input_pos(w, h, self.n_in, i, direction) for i in range(self.n_in)]
         self._out_pos = port_item.output_pos(w, h, direction)
         self._card = QRectF(0, 0, w, h)
         head = QPainterPath()
-        hh = 50.0
+        hh = HEAD_H
         head.moveTo(0, hh)
         head.lineTo(0, RADIUS)
         head.arcTo(QRectF(0, 0, 2 * RADIUS, 2 * RADIUS), 180, -90)
@@ -158,7 +167,17 @@ class NodeItem(QGraphicsItem):
         return self.pos() + self._out_pos
 
     def port_at(self, local, radius=10.0):
-        return port_item.port_at(local, self.w, self.h, self.n_in, self.has_out, self.sc.direction, radius)
+        """("in", i) or ("out", 0) for the port within ``radius`` of ``local`` (item coordinates), else None."""
+        best, best_d = None, radius * radius
+        for i, p in enumerate(self._in_pos):
+            d = (p.x() - local.x()) ** 2 + (p.y() - local.y()) ** 2
+            if d <= best_d:
+                best, best_d = ("in", i), d
+        if self.has_out:
+            p = self._out_pos
+            if (p.x() - local.x()) ** 2 + (p.y() - local.y()) ** 2 <= best_d:
+                best = ("out", 0)
+        return best
 
     def center(self):
         return self.pos() + QPointF(self.w / 2, self.h / 2)
@@ -221,15 +240,17 @@ class NodeItem(QGraphicsItem):
         painter.setPen(st.muted)
         painter.drawText(QPointF(tx, 42), self._summary_e)
         painter.setPen(st.divider_pen)
-        painter.drawLine(QPointF(1, 50), QPointF(self.w - 1, 50))
-        base = 50 + (self.h - 50) / 2 + 4
+        painter.drawLine(QPointF(1, HEAD_H), QPointF(self.w - 1, HEAD_H))
+        if self.foot != HEAD_H:
+            painter.drawLine(QPointF(1, self.foot), QPointF(self.w - 1, self.foot))
+        base = self.foot + (self.h - self.foot) / 2 + 4
         painter.setFont(st.shape_font if self.has_shape else st.body_font)
         painter.setPen(st.error if self.error else (st.shape if self.has_shape else st.faint))
-        painter.drawText(QPointF(12 + (self.x0 - 12), base), self._shape_e)
+        painter.drawText(QPointF(self.x0, base), self._shape_e)
         if self.params_text:
             painter.setFont(st.body_font)
             painter.setPen(st.muted)
-            painter.drawText(QRectF(self.w - 140, 50, 130, self.h - 50),
+            painter.drawText(QRectF(self.w - 140, self.foot, 130, self.h - self.foot),
                              Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, self.params_text)
         if self.error:
             painter.setPen(Qt.PenStyle.NoPen)
@@ -247,7 +268,7 @@ class NodeItem(QGraphicsItem):
             painter.setFont(st.small_font)
             painter.setPen(st.muted)
             for p, name in zip(self._in_pos, self.port_names):
-                painter.drawText(QRectF(p.x() + 9, p.y() - 8, PORT_LABEL_W - 6, 16),
+                painter.drawText(QRectF(p.x() + 11, p.y() - 8, self.w - 24, 16),
                                  Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, name)
 
     def _paint_ports(self, painter, st):

@@ -8,7 +8,8 @@ from .. import theme
 
 NODE_W = 176.0           # node card width (scene units = pixels at 100 % zoom)
 NODE_H = 72.0            # card height with one input port
-PORT_LABEL_W = 40.0      # extra column for named ports (query / value / key)
+HEAD_H = 50.0            # header (name and type) height
+FOOT_H = 22.0            # footer (shape and parameter count) height
 PORT_R = 5.5             # port radius
 PORT_STEP = 20.0         # distance between input ports
 RADIUS = 9.0             # card corner radius
