@@ -28,6 +28,17 @@ def _label(text, role=None, wrap=False):
     return lab
 
 
+TIPS = (("Double-click", "a layer in the palette adds it after the selection"),
+        ("Drag a port", "connect; drag a connected input away to re-route"),
+        ("Wheel", "zoom around the cursor"),
+        ("Space + drag", "pan (or the middle mouse button)"),
+        ("F", "fit the graph in the view"),
+        ("Ctrl+L", "auto-layout (Ctrl+Shift+L: top to bottom)"),
+        ("Ctrl+D", "duplicate the selection"),
+        ("Ctrl+Z", "undo (Ctrl+Shift+Z: redo)"),
+        ("Ctrl+F", "search the layers"))
+
+
 class Inspector(QWidget):
     refused = Signal(str)
 
@@ -102,6 +113,18 @@ class Inspector(QWidget):
                 "canvas, and connect them by dragging from an output port to an input port."
                 if n == 0 else "Select a single node to edit its parameters.")
         lay.addWidget(_label(hint, "muted", wrap=True))
+        if n == 0:
+            lay.addWidget(_label("Shortcuts", "section"))
+            grid = QGridLayout()
+            grid.setHorizontalSpacing(12)
+            grid.setVerticalSpacing(5)
+            for r, (keys, what) in enumerate(TIPS):
+                k = _label(keys)
+                k.setProperty("role", "chip")
+                grid.addWidget(k, r, 0, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+                grid.addWidget(_label(what, "muted", wrap=True), r, 1)
+            grid.setColumnStretch(1, 1)
+            lay.addLayout(grid)
 
     # -- building the form ---------------------------------------------------------------------------------------
     def _build(self, lay, node):
