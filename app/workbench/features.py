@@ -86,8 +86,8 @@ class _View:
             self.plot.showAxis("bottom")
             if _cmap() is not None:
                 self.image.setColorMap(_cmap())
-        self.plot.setLabel("bottom", xlabel)
-        self.plot.setLabel("left", ylabel)
+        self.plot.setLabel("bottom", xlabel, color=style.tokens()["muted"])
+        self.plot.setLabel("left", ylabel, color=style.tokens()["muted"])
         self.image.setImage(arr, autoLevels=False, levels=(lo, hi))
         h, w = arr.shape
         self.plot.setRange(xRange=(0, w), yRange=(0, h), padding=0.02)
@@ -103,7 +103,7 @@ class _View:
             self.plot.setAspectLocked(False)
             self.plot.showAxis("left")
             self.plot.showAxis("bottom")
-        self.plot.setLabel("bottom", xlabel)
+        self.plot.setLabel("bottom", xlabel, color=style.tokens()["muted"])
         self.plot.setLabel("left", "")
         self.bars.setOpts(x=np.arange(len(v)), height=v, width=0.8)
         lo, hi = float(min(0.0, v.min(initial=0.0))), float(max(0.0, v.max(initial=0.0)))

@@ -167,8 +167,8 @@ class ResultsPanel(QWidget):
         self.scatter.setBackground(style.tokens()["panel"])
         style.style_plot(self.scatter.getPlotItem())
         style.on_change(lambda t: (self.scatter.setBackground(t["panel"]), style.style_plot(self.scatter.getPlotItem(), t)))
-        self.scatter.setLabel("bottom", "true value")
-        self.scatter.setLabel("left", "predicted")
+        self.scatter.setLabel("bottom", "true value", color=style.tokens()["muted"])
+        self.scatter.setLabel("left", "predicted", color=style.tokens()["muted"])
         self.scatter.showGrid(x=True, y=True, alpha=0.2)
         self._points = pg.ScatterPlotItem(size=5, pen=None, brush=pg.mkBrush(31, 119, 180, 140))
         self._diag = pg.PlotDataItem(pen=pg.mkPen("#999", width=1, style=Qt.DashLine))
@@ -218,10 +218,11 @@ class ResultsPanel(QWidget):
     def show_evaluation(self, ev: Evaluation, note=""):
         self.evaluation = ev
         if ev.metrics:
-            cells = "".join(f"<td style='padding-right:14px'>{html.escape(k)}: <b>{fmt_metric(v)}</b></td>"
-                            for k, v in ev.metrics.items())
-            self.metrics.setText(f"<b>{ev.split.capitalize()} split</b> ({ev.n:,} samples) "
-                                 f"<table><tr>{cells}</tr></table>" + (f"<i>{html.escape(note)}</i>" if note else ""))
+            items = [f"<td style='padding-right:16px'>{html.escape(k)}: <b>{fmt_metric(v)}</b></td>"
+                     for k, v in ev.metrics.items()]
+            rows = "".join("<tr>" + "".join(items[i:i + 3]) + "</tr>" for i in range(0, len(items), 3))
+            self.metrics.setText(f"<b>{ev.split.capitalize()} split</b> ({ev.n:,} samples)"
+                                 f"<table>{rows}</table>" + (f"<i>{html.escape(note)}</i>" if note else ""))
         else:
             self.metrics.setText(f"No test metrics. {html.escape(note)}")
         self.output_box.blockSignals(True)

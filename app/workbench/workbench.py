@@ -101,7 +101,8 @@ class Workbench(QObject):
         self.devices = None
         self.epoch_reached = 0
         self.last_features = {}
-        self._feature_token = 0
+        self._feature_token = 0       # results of older feature/evaluation tasks are dropped
+        self._eval_token = 0
         self._thread = None
         self._state = None
         self._bridge = TrainBridge(self)
@@ -246,6 +247,11 @@ class Workbench(QObject):
         return self.window.project
 
     @property
+    def _training_active(self):
+        """A run is starting or going on (its results are not in yet)."""
+        return self._state is not None or self._pending is not None
+
+    @property
     def running(self):
         return self._thread is not None or self._pending is not None
 
@@ -262,6 +268,8 @@ class Workbench(QObject):
         self.evaluation = None
         self.epoch_reached = 0
         self.last_features = {}
+        self._feature_token += 1
+        self._eval_token += 1
         self.train_panel.load(project.training or {})
         base = project.path.parent if getattr(project, "path", None) else None
         self.data_panel.load(project.data or {}, base)
@@ -506,6 +514,7 @@ class Workbench(QObject):
         self.evaluation = None
         self.last_features = {}
         self._feature_token += 1
+        self._eval_token += 1
         self.results.clear("Training…")
         self._show_for_run()
         data = self.dataset if self._data_key == self._data_spec_key() else None
@@ -581,7 +590,7 @@ class Workbench(QObject):
             if self.features.show_features(node, self.last_features, inp,
                                            when=f"epoch {epoch + 1}, batch {step + 1}"):
                 self.features_shown.emit(node)
-        elif self.running:
+        elif self._training_active:
             self.features.show_message("This layer is not streamed during this run (the network is large); "
                                        "it is shown when training ends.")
 
@@ -679,18 +688,18 @@ class Workbench(QObject):
     # -- after training: evaluation and feature maps ------------------------------------------------------------------
     def _evaluate(self, result):
         graph = self.project.graph
-        token = self._feature_token
+        token = self._eval_token
         self.results.clear("Evaluating on the test split…")
 
         def done(ev):
-            if token != self._feature_token:
+            if token != self._eval_token:
                 return
             self.evaluation = ev
             self.results.show_evaluation(ev)
             self.evaluation_ready.emit(ev)
 
         def failed(e):
-            if token == self._feature_token:
+            if token == self._eval_token:
                 self.results.clear(f"Evaluation failed: {_err_text(e)}")
 
         self._model_tasks.add(run_task(lambda: evaluate(result, graph), done, failed, name="evaluate",
@@ -700,7 +709,7 @@ class Workbench(QObject):
         node = self.features.current_node()
         if node is None:
             return
-        if self.running:
+        if self._training_active:
             self._show_live_features()
             return
         result = self.result

@@ -264,3 +264,30 @@ def test_close_during_training_asks_then_stops(qtbot):
         assert wb.result is not None and wb.result.stopped
     finally:
         wb.shutdown()
+
+
+def test_two_outputs_classification_and_regression(qtbot):
+    p = example("two_heads", epochs=1, samples=600)
+    w, wb = open_bench(qtbot, p)
+    try:
+        dense = node_id(p, "trunk_1")
+        w.select_node(dense)
+        with qtbot.waitSignal(wb.run_finished, timeout=120000) as blocker:
+            wb.start()
+        assert blocker.args[0].error is None
+        qtbot.waitUntil(lambda: wb.evaluation is not None, timeout=60000)
+        ev = wb.evaluation
+        n = wb.dataset.test.n
+        kinds = {o.name: o for o in ev.outputs}
+        assert set(kinds) == {"kind", "size"}
+        assert kinds["kind"].matrix.sum() == n and kinds["size"].matrix is None
+        assert len(kinds["size"].y_true) == len(kinds["size"].y_pred) == n
+        assert wb.results.output_box.isVisible() or wb.results.output_box.count() == 2
+        wb.results.output_box.setCurrentIndex(1)        # the regression output: predicted vs true
+        assert wb.results.left.currentWidget() is wb.results.scatter
+        assert len(wb.results._points.data) == n
+        # a dense layer after training: its units as bars, computed with the trained weights
+        qtbot.waitUntil(lambda: "trained weights" in wb.features.caption.text(), timeout=60000)
+        assert wb.features.last_kind == "bars" and wb.features.last_shape == (64,)
+    finally:
+        wb.shutdown()
