@@ -460,6 +460,7 @@ class DataPanel(QWidget):
         self.status.setText(f"<span style='color:{style.tokens()['error']}'>{html.escape(text)}</span>")
         self.fit.setText("")
         self.balance.setVisible(False)
+        self.preview_title.setText("Preview")
         self.thumbs.clear()
         self.table.clear()
         self.table.setRowCount(0)

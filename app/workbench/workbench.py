@@ -649,6 +649,11 @@ class Workbench(QObject):
             else:
                 parts.append(f"Done: {done} epoch{'s' if done != 1 else ''} in {result.seconds:.1f} s "
                              f"({fmt_rate(result.samples_per_s)} samples/s on {result.device}).")
+                if getattr(result, "early_stopped", False):
+                    es = self.project.training.get("early_stopping") or {}
+                    parts.append(f"Early stopping ended the run: {es.get('monitor', 'val_loss')} had not improved "
+                                 f"for {es.get('patience', '?')} epochs"
+                                 + (" (the best weights were restored)." if es.get("restore_best_weights") else "."))
             if result.test_metrics:
                 parts.append("Test: " + ", ".join(f"{k} {fmt_metric(v)}" for k, v in result.test_metrics.items()))
             tp.show_done("\n".join(parts))
