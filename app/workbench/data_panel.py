@@ -329,10 +329,10 @@ class DataPanel(QWidget):
             same = old.get("name") == name
             out = {k: v for k, v in old.items() if same and k not in ("source", "name", "path")}
             out.update({"source": real, "name": name})
-            if name == "digits":
+            if name == "digits" and (self.form.currentData() != "images" or "form" in old):
                 out["form"] = self.form.currentData()
-            else:
-                out.pop("form", None)
+            elif name != "digits" or self.form.currentData() == "images":
+                out.pop("form", None)  # "images" is the default: an untouched project stays unchanged
             if real == "generated":
                 out["samples"] = self.samples.value()
                 if self.seq_len.value() > 0:
