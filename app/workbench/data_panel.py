@@ -268,7 +268,9 @@ class DataPanel(QWidget):
             c.lineEdit().editingFinished.connect(self._edited)
         self._spec = {}
         self.name.currentIndexChanged.connect(self._name_changed)
+        self._loading = True      # showing the first page is not an edit
         self._source_changed()
+        self._loading = False
 
     def _name_changed(self, _i):
         if not self._loading:  # another task: its own default length
@@ -317,6 +319,7 @@ class DataPanel(QWidget):
             self._update_rows()
         finally:
             self._loading = False
+            self._debounce.stop()   # what was pending before the project was shown is no edit of it
 
     def spec(self) -> dict:
         """The data section the widgets describe (unknown keys of the same source are kept)."""

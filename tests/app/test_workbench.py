@@ -237,6 +237,8 @@ def test_errors_are_reported_without_a_crash(qtbot, tmp_path):
 
 def test_data_panel_edits_project_and_shows_mismatch(bench, qtbot):
     w, wb = bench
+    qtbot.wait(600)                       # longer than the panel's edit debounce
+    assert w.dirty == 0                   # showing a project is not an edit of it
     dirty = w.dirty
     wb.data_panel.name.setCurrentIndex(wb.data_panel.name.findData("iris"))
     qtbot.waitUntil(lambda: w.project.data.get("name") == "iris", timeout=5000)
