@@ -274,6 +274,11 @@ class FeaturePanel(QWidget):
         return True
 
     def show_input(self, x):
+        x = np.asarray(x)
+        key = (self.current_sample(), x.shape, x.dtype.str, hash(x.tobytes()) if x.size <= 1 << 16 else id(x))
+        if key == getattr(self, "_input_key", None):
+            return   # the same sample again (every live refresh): nothing to redraw
+        self._input_key = key
         kind, data = input_view(x)
         self.input_view.set_title(f"Input · sample {self.current_sample()}")
         if kind == "image":
@@ -287,6 +292,7 @@ class FeaturePanel(QWidget):
         self.caption.setText(text)
 
     def clear(self):
+        self._input_key = None
         self.input_view.clear()
         self.output_view.clear()
         self.last_kind = None

@@ -9,8 +9,8 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QSizePolicy,
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (QGraphicsItem, QCheckBox, QDoubleSpinBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QSizePolicy,
                                QVBoxLayout, QWidget)
 
 from . import style
@@ -22,6 +22,8 @@ RAW_COLOR = style.RAW
 LR_COLOR = style.LR
 MAX_OLD_RUNS = 4
 PLOTS_PER_ROW = 4
+LIVE_KEYS = ("batch:raw", "batch:ema", "lr")
+MAX_LIVE_POINTS = 3000
 SKIP_KEYS = {"lr", "learning_rate", "time_s", "epoch", "seconds"}
 
 
@@ -213,18 +215,24 @@ class PlotsPanel(QWidget):
         if key == "batch:raw":
             plot, pen, name = self.batch_plot, pg.mkPen(RAW_COLOR, width=1), "raw"
         elif key == "batch:ema":
-            plot, pen, name = self.batch_plot, pg.mkPen(TRAIN_COLOR, width=2), "smoothed"
+            # 1-pixel pens for the curves redrawn 20 times a second: Qt's raster engine strokes wider lines the
+            # slow way
+            plot, pen, name = self.batch_plot, pg.mkPen(TRAIN_COLOR, width=1), "smoothed"
         elif key == "lr":
-            plot, pen, name = self.lr_plot, pg.mkPen(LR_COLOR, width=2), None
+            plot, pen, name = self.lr_plot, pg.mkPen(LR_COLOR, width=1), None
         else:
             val = key.startswith("val_")
             base = key[4:] if val else key
             plot = self._epoch_plot(base)
             pen = pg.mkPen(VAL_COLOR if val else TRAIN_COLOR, width=2)
             name = "validation" if val else "training"
-        sym = {} if key.startswith("batch") or key == "lr" else dict(symbol="o", symbolSize=5, symbolPen=None,
-                                                                      symbolBrush=pen.color())
-        c = pg.PlotDataItem(pen=pen, connect="finite", **sym)
+        if key in LIVE_KEYS:
+            # redrawn 20 times a second: the light PlotCurveItem (PlotDataItem.setData costs ~1 ms a call); long
+            # series are thinned and log scale applied in refresh()
+            c = pg.PlotCurveItem(pen=pen, connect="finite")
+        else:
+            c = pg.PlotDataItem(pen=pen, connect="finite", symbol="o", symbolSize=5, symbolPen=None,
+                                symbolBrush=pen.color())
         if name:
             c.setToolTip(name)
         c.setZValue(10)
@@ -250,12 +258,20 @@ class PlotsPanel(QWidget):
         return self.run
 
     def _fade(self, run):
+        # an earlier run keeps its smoothed batch loss and its epoch curves (the raw batch loss and the learning
+        # rate would only crowd the plots), drawn faded and cached as pixmaps: the live curves repaint over them
+        # 20 times a second, the cached ones are copied, not redrawn
+        for key in [k for k in ("batch:raw", "lr") if k in run.curves]:
+            run.plot_of[key].removeItem(run.curves.pop(key))
+            run.plot_of.pop(key)
+            run.series.pop(key, None)
         for key, c in run.curves.items():
             color = c.opts["pen"].color() if hasattr(c.opts.get("pen"), "color") else QColor("#888")
             c.setPen(pg.mkPen(faded(color), width=1))
             if c.opts.get("symbol"):
                 c.setSymbol(None)
             c.setZValue(1)
+            c.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
             c.setVisible(self.old_box.isChecked())
 
     def _remove(self, run):
@@ -294,7 +310,12 @@ class PlotsPanel(QWidget):
             run.series.setdefault("batch:ema", Series()).append(x, sm)
         lr = (info or {}).get("lr")
         if lr is not None and math.isfinite(float(lr)):
-            run.series.setdefault("lr", Series()).append(x, float(lr))
+            # a point when the rate changes, else a few per epoch: a constant rate need not repaint its plot
+            # 20 times a second
+            lr = float(lr)
+            s = run.series.setdefault("lr", Series())
+            if not s.n or s.y[s.n - 1] != lr or x - s.x[s.n - 1] >= 0.25:
+                s.append(x, lr)
 
     def on_epoch(self, epoch, logs):
         run = self.run
@@ -319,8 +340,8 @@ class PlotsPanel(QWidget):
     def refresh(self):
         """Timer tick: push changed buffers to their curves (one setData per curve)."""
         run = self.run
-        if run is None:
-            return
+        if run is None or not self.isVisible():
+            return   # a hidden panel catches up when it is shown (the buffers stay dirty)
         touched = {}
         created = 0
         for key, s in run.series.items():
@@ -331,11 +352,25 @@ class PlotsPanel(QWidget):
                     created += 1
                 s.dirty = False
                 x, y = s.data()
+                if key in LIVE_KEYS:
+                    x, y = self._live_data(key, x, y)
                 self._curve(run, key).setData(x, y)
                 plot = run.plot_of[key]
                 touched[id(plot)] = plot
         for plot in touched.values():
             self._fit_y(plot)
+
+    def _live_data(self, key, x, y):
+        """Thin a long live series to at most MAX_LIVE_POINTS (the last point kept) and apply the log scale."""
+        n = len(x)
+        if n > MAX_LIVE_POINTS:
+            step = -(-n // MAX_LIVE_POINTS)
+            idx = np.r_[np.arange(0, n - 1, step), n - 1]
+            x, y = x[idx], y[idx]
+        if key != "lr" and self.log_box.isChecked():
+            with np.errstate(divide="ignore", invalid="ignore"):
+                y = np.where(y > 0, np.log10(np.where(y > 0, y, 1.0)), np.nan)
+        return x, y
 
     def _plots(self):
         return [self.batch_plot, self.lr_plot, *self.epoch_plots.values()]
@@ -387,6 +422,11 @@ class PlotsPanel(QWidget):
         for base, p in self.epoch_plots.items():
             if base.endswith("loss"):
                 p.setLogMode(y=on)
+        for run in self.runs + ([self.run] if self.run else []):   # the live curves take log10 values
+            for key in ("batch:raw", "batch:ema"):
+                s, c = run.series.get(key), run.curves.get(key)
+                if s is not None and c is not None:
+                    c.setData(*self._live_data(key, *s.data()))
         self.fit_all()
 
     def _show_old(self, on):
