@@ -5,12 +5,10 @@ from notes/contracts.md (kept here, in the tests, on purpose).
 """
 from __future__ import annotations
 
-import copy
-import math
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QDockWidget, QMainWindow
 
 from tests.conftest import EXAMPLES
