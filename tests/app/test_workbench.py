@@ -1,7 +1,8 @@
 """The training workbench (issue 5), offscreen with pytest-qt.
 
-Uses the real MainWindow when it can be created, else ``FakeWindow``: a minimal QMainWindow with the window API
-from notes/contracts.md (kept here, in the tests, on purpose).
+Most tests drive the panels through ``FakeWindow``: a minimal QMainWindow with the window API from
+notes/contracts.md (kept here, on purpose: the workbench relies on that API only). One test installs the workbench
+in the real MainWindow.
 """
 from __future__ import annotations
 
@@ -289,5 +290,31 @@ def test_two_outputs_classification_and_regression(qtbot):
         # a dense layer after training: its units as bars, computed with the trained weights
         qtbot.waitUntil(lambda: "trained weights" in wb.features.caption.text(), timeout=60000)
         assert wb.features.last_kind == "bars" and wb.features.last_shape == (64,)
+    finally:
+        wb.shutdown()
+
+
+def test_in_the_real_main_window(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("LAYERWISE_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("LAYERWISE_NO_DIALOGS", "1")
+    main_window = pytest.importorskip("app.main_window")
+    w = main_window.MainWindow(digits_project(epochs=1))
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: getattr(w, "workbench", None) is not None, timeout=20000)
+    wb = w.workbench
+    try:
+        titles = {d.windowTitle() for d in w.findChildren(QDockWidget)}
+        assert {"Training", "Data", "Training plots", "Feature maps", "Results"} <= titles
+        menus = {a.text().replace("&", ""): a.menu() for a in w.menuBar().actions() if a.menu()}
+        texts = [a.text().replace("&", "") for a in menus["Train"].actions()]
+        assert {"Start training", "Stop training", "Continue training"} <= set(texts)
+        qtbot.waitUntil(lambda: w.is_keras_ready() and wb.dataset is not None, timeout=60000)
+        with qtbot.waitSignal(wb.run_finished, timeout=120000) as blocker:
+            wb.start_action.trigger()
+            assert w.document.locked
+        assert blocker.args[0].error is None
+        assert not w.document.locked and w.document.dirty    # unlocked; the trained weights make it unsaved
+        assert w.project.graph.by_name("conv2d").weights is not None
     finally:
         wb.shutdown()
