@@ -135,15 +135,22 @@ class FloatEditor(ParamEditor):
             self.committed.emit(v)
 
 
-class OptFloatEditor(ParamEditor):
+class _LineParamEditor(ParamEditor):
+    """A param typed as text, parsed and committed by ``_commit`` when editing finishes."""
+    placeholder = ""
+
     def __init__(self, param, parent=None):
         super().__init__(param, parent)
         self.edit = QLineEdit(self)
-        self.edit.setPlaceholderText("none")
+        self.edit.setPlaceholderText(self.placeholder)
         compact(self.edit)
         self.edit.editingFinished.connect(self._commit)
         self.lay.addWidget(self.edit)
         self._last = None
+
+
+class OptFloatEditor(_LineParamEditor):
+    placeholder = "none"
 
     def set_value(self, v):
         self._last = v
@@ -268,17 +275,9 @@ class IntsEditor(ParamEditor):
         self.committed.emit([s.value() for s in self.spins])
 
 
-class ShapeEditor(ParamEditor):
+class ShapeEditor(_LineParamEditor):
     """A variable-length tuple typed as numbers separated by spaces or commas ("8 8 1", "-1")."""
-
-    def __init__(self, param, parent=None):
-        super().__init__(param, parent)
-        self.edit = QLineEdit(self)
-        self.edit.setPlaceholderText("e.g. 28 28 1")
-        compact(self.edit)
-        self.edit.editingFinished.connect(self._commit)
-        self.lay.addWidget(self.edit)
-        self._last = None
+    placeholder = "e.g. 28 28 1"
 
     def set_value(self, v):
         self._last = v
