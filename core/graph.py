@@ -359,12 +359,10 @@ class Graph:
         validate_graph_dict(d)
         mapping = {}
         for nd in d["nodes"]:
-            spec = catalog.CATALOG[nd["type"]]
             name = self.unique_name(nd.get("name") or _snake(nd["type"]))
             x, y = nd.get("pos", (0, 0))
             n = self.add_node(nd["type"], nd.get("params"), name=name, pos=(x + offset[0], y + offset[1]),
                               settings=nd.get("settings"))
-            del spec
             mapping[nd["id"]] = n.id
         for ed in d["edges"]:
             if ed["src"] in mapping and ed["dst"] in mapping:
