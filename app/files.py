@@ -47,6 +47,7 @@ def copy_project(project: Project) -> Project:
     """An independent copy (with weights) for work in another thread."""
     from core.project import project_from_dict
     c = project_from_dict(json.loads(dumps_project(project)), project.path)
+    c.graph.trusted = project.graph.trusted   # the session's trust in its code is not in the file: carry it over
     for k, n in project.graph.nodes.items():
         if n.weights is not None and k in c.graph.nodes:
             c.graph.nodes[k].weights = [w.copy() if hasattr(w, "copy") else w for w in n.weights]
@@ -107,6 +108,29 @@ class FileController(QObject):
             return self.save()
         return r == QMessageBox.StandardButton.Discard
 
+    def ask_trust(self, project) -> bool:
+        """A project that holds Python code (Lambda layers, custom classes) runs it only when the person trusts it,
+        now, for this session (core.trust; the file never says so). Default and without dialogs: not trusted."""
+        from core.trust import code_nodes, is_trusted, set_trusted, summary
+        if is_trusted(project) or not code_nodes(project):
+            return is_trusted(project)
+        name = Path(project.path).name if project.path else project.name
+        yes = False
+        if not os.environ.get("LAYERWISE_NO_DIALOGS"):
+            r = QMessageBox.question(
+                self.w, "Run this project's code?",
+                f"“{name}” holds Python code: {summary(project)}.\n\nCode in a file can do anything your user "
+                "account can. Trust this project and run its code in this session, or open it without running it "
+                "(those layers then show a problem)?",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+            yes = r == QMessageBox.StandardButton.Yes
+        set_trusted(project, yes)
+        if not yes:
+            self.doc.message.emit(f"{name}: its Python code does not run (not trusted); open it again to trust it")
+        if project is self.doc.project:
+            self.doc.schedule_inference()
+        return yes
+
     # -- new / open ------------------------------------------------------------------------------------------------
     def new(self):
         if not self.maybe_save():
@@ -133,6 +157,7 @@ class FileController(QObject):
             log.exception("opening %s failed", path)
             self.w.show_error("Cannot open the project", f"{path}: {type(e).__name__}: {e}")
             return False
+        self.ask_trust(project)
         self.doc.set_project(project)
         for warning in project.extra.pop("_warnings", []):
             self.doc.message.emit(warning)
@@ -344,6 +369,7 @@ class FileController(QObject):
             self._drop(f)
             return False
         project.path = Path(meta["path"]) if meta.get("path") else None
+        self.ask_trust(project)
         self.doc.set_project(project)
         self.doc.mark_dirty()
         self._drop(f)

@@ -158,6 +158,7 @@ def run_gui(path=None) -> int:
     trace("project loaded")
     window = MainWindow(project)
     trace("main window built")
+    window.files.ask_trust(window.project)   # a project with Python code runs it only if the person says so, now
     if project.path is not None:
         window.files.add_recent(project.path)   # remembered as the last project
     install_exception_hooks(lambda: window)

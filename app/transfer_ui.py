@@ -500,6 +500,10 @@ class TransferUI(QObject):
                     src, x = last, x + 220.0
             node = add_model_node(g, model, pos=(x, y), source=src, trainable=not choice.get("frozen", True))
             out["base"] = node.id
+            if choice.get("trust"):   # the person just trusted this file: its code runs in this session
+                from core.trust import node_code, set_trusted
+                if node_code(node):
+                    set_trusted(g)
             return out
         label = Path(choice["path"]).name if choice["source"] == "file" else choice["source"]
         self._push(f"Add base {label}", apply, select=lambda r: r["base"] if r else None)

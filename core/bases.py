@@ -311,4 +311,8 @@ def add_base_from_file(graph, path, *, trust=False, frozen=True, source=None, po
         x += 220.0
     base = add_model_node(graph, model, pos=(x, y), source=source, trainable=not frozen)
     out["base"] = base.id
+    if trust:   # the person trusted this file just now: its code runs in this session (never saved)
+        from .trust import node_code, set_trusted
+        if node_code(base):
+            set_trusted(graph)
     return out

@@ -11,6 +11,7 @@ from . import catalog
 from .errors import BuildError, SettingsError
 from .infer import Inference, Result
 from .layers import call_layer, effective_dropout, make_layer
+from .trust import is_trusted
 
 
 @dataclass
@@ -46,6 +47,7 @@ def build_model(project_or_graph, regularization=None, *, with_weights=True, nam
     if info.problems:
         raise BuildError(info.problems)
     nodes = graph.nodes
+    trusted = is_trusted(graph)   # this session's trust in the project's code (core.trust), never the file's
     feeds_output = {e.src for e in graph.edges if nodes[e.dst].type == "Output"}
     res = BuildResult(model=None, info=info, revision=graph.revision)
     made = {}
@@ -63,7 +65,7 @@ def build_model(project_or_graph, regularization=None, *, with_weights=True, nam
             owner = nodes.get(n.settings.get("shares")) or n
             layer = made.get(owner.id)
             if layer is None:
-                layer = made[owner.id] = make_layer(owner, regularization)
+                layer = made[owner.id] = make_layer(owner, regularization, trusted)
             xs = [res.tensors[s] for s in graph.inputs_of(k)]
             t = call_layer(n, layer, xs)
             res.layers[k] = layer

@@ -30,12 +30,19 @@ def fail(msg, code=2):
     sys.exit(code)
 
 
-def _load(path):
+TRUST_HELP = "run the Python code the project holds (Lambda layers, custom classes): only for a project you trust"
+
+
+def _load(path, trust=False):
     from .project import load_project
     try:
-        return load_project(path)
+        p = load_project(path)
     except ProjectError as e:
         fail(str(e), 2)
+    if trust:   # trust is given here, for this run only; a project file never carries it
+        from .trust import set_trusted
+        set_trusted(p)
+    return p
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -46,10 +53,11 @@ def cli():
 
 @cli.command()
 @click.argument("project", type=click.Path(dir_okay=False))
-def check(project):
+@click.option("--trust", is_flag=True, help=TRUST_HELP)
+def check(project, trust):
     """Print every node's output shape and parameter count, then the totals and any problems."""
     _quiet_tf()
-    p = _load(project)
+    p = _load(project, trust)
     from .infer import check as run_check
     from .report import summary_lines
     res = run_check(p.graph, p.regularization)
@@ -67,10 +75,11 @@ def check(project):
 @click.argument("project", type=click.Path(dir_okay=False))
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="FILE.h5, FILE.keras or FILE.py")
 @click.option("--no-weights", is_flag=True, help="export fresh (untrained) weights even when the project has weights")
-def export_cmd(project, out, no_weights):
+@click.option("--trust", is_flag=True, help=TRUST_HELP)
+def export_cmd(project, out, no_weights, trust):
     """Write the model as .h5 (Keras HDF5), .keras, or a standalone Python script (.py)."""
     _quiet_tf()
-    p = _load(project)
+    p = _load(project, trust)
     from .errors import BuildError
     from .export import export
     try:

@@ -625,6 +625,57 @@ def _resolve(spec, base_dir, what):
     return path
 
 
+# -- values: finite and within float32 -------------------------------------------------------------------------------
+F32_MAX = float(np.finfo(np.float32).max)
+_CHECK_BLOCK = 1 << 22          # values looked at in one go (keeps the temporary masks small on big arrays)
+
+
+def _bad_values(a, f32=True):
+    """(first bad index tuple, samples with a bad value) for NaN/inf values of a float array, and values too large
+    for float32 when ``f32`` (the array is trained as float32); None when every value is fine. Checked in blocks of
+    samples over the whole array."""
+    if a.dtype.kind != "f" or a.size == 0 or a.ndim == 0:
+        return None
+    wide = f32 and a.dtype.itemsize > 4
+    per = max(1, a.size // max(1, len(a)))
+    step = max(1, _CHECK_BLOCK // per)
+    first, samples = None, 0
+    for s in range(0, len(a), step):
+        block = a[s:s + step]
+        bad = ~np.isfinite(block)
+        if wide:
+            with np.errstate(invalid="ignore"):
+                bad |= np.abs(block) > F32_MAX
+        if not bad.any():
+            continue
+        samples += int(bad.reshape(len(block), -1).any(axis=1).sum())
+        if first is None:
+            at = [int(i) for i in np.argwhere(bad)[0]]
+            at[0] += s
+            first = tuple(at)
+    return None if first is None else (first, samples)
+
+
+def check_values(a, where, f32=True):
+    """Raise DataError when the numeric array ``a`` (samples on the first axis) holds NaN or infinite values, or
+    values a float32 cannot hold. ``where`` names it, e.g. "nan.npz: array 'features'". The whole array is
+    checked (before any split), and the message names the first offending sample, its index and value."""
+    found = _bad_values(np.asarray(a), f32)
+    if found is None:
+        return
+    at, samples = found
+    v = a[at]
+    index = f" (index [{', '.join(str(i) for i in at)}])" if len(at) > 1 else ""
+    kinds = "NaN, infinite or too large values" if np.isfinite(v) else "NaN or infinite values"
+    more = f"; {samples} samples in all hold {kinds}" if samples > 1 else ""
+    if np.isfinite(v):
+        raise DataError(f"{where} has the value {float(v):g} at sample {at[0]}{index}{more}: too large for the 32-bit "
+                        f"floats Layerwise trains with (at most about 3.4e38); scale the values or drop those samples")
+    what = "a NaN" if np.isnan(v) else f"an infinite value ({float(v)})"
+    raise DataError(f"{where} has {what} at sample {at[0]}{index}{more}; Layerwise needs finite numbers: fix or "
+                    f"drop those samples")
+
+
 TASK_WORDS = ("classification", "multiclass", "binary", "regression")
 MAX_AUTO_CLASSES = 20      # an integer-valued numeric target with at most this many values is taken as classes
 
@@ -691,6 +742,11 @@ def _parse_number(text):
     return v
 
 
+def _cell(text, limit=40):
+    """A CSV cell for a message: quoted, and cut when long."""
+    return repr(text) if len(text) <= limit else repr(text[:limit]) + f"… ({len(text):,} characters)"
+
+
 def _load_csv(spec, base_dir):
     import csv
     path = _resolve(spec, base_dir, "CSV file")
@@ -712,11 +768,16 @@ def _load_csv(spec, base_dir):
             delim = ","
     reader = csv.reader(raw.splitlines(), delimiter=delim)
     rows, lines = [], []
-    for row in reader:
-        if not row or all(not c.strip() for c in row):
-            continue
-        rows.append([c.strip() for c in row])
-        lines.append(reader.line_num)
+    try:
+        for row in reader:
+            if not row or all(not c.strip() for c in row):
+                continue
+            rows.append([c.strip() for c in row])
+            lines.append(reader.line_num)
+    except csv.Error as e:
+        raise DataError(f"{path.name} line {reader.line_num} cannot be read as CSV ({e})") from None
+    if not rows:
+        raise DataError(f"{path.name} holds no values (only empty rows): a CSV file needs a header row and data rows")
     header_flag = spec.get("header")
     if header_flag is None:     # no header when every cell of the first row is a number
         header_flag = not all(_parse_number(c) is not None for c in rows[0])
@@ -753,13 +814,16 @@ def _load_csv(spec, base_dir):
                                 f"number or remove the row")
             v = _parse_number(text)
             if v is None:
-                raise DataError(f"{path.name}: column {col!r} has text {text!r} in line {line} (row {j + 1}); "
+                raise DataError(f"{path.name}: column {col!r} has text {_cell(text)} in line {line} (row {j + 1}); "
                                 f"it must hold numbers")
             out[j] = v
-        if not np.all(np.isfinite(out)):
-            j = int(np.flatnonzero(~np.isfinite(out))[0])
-            raise DataError(f"{path.name}: column {col!r} has {cols[col][j]!r} in line {lines[j]} (row {j + 1}); "
-                            f"values must be finite numbers")
+        bad = ~np.isfinite(out) | (np.abs(out) > F32_MAX)
+        if bad.any():
+            j = int(np.flatnonzero(bad)[0])
+            more = f"; {int(bad.sum())} rows in all hold such values" if bad.sum() > 1 else ""
+            raise DataError(f"{path.name}: column {col!r} has {_cell(cols[col][j])} in line {lines[j]} "
+                            f"(row {j + 1}){more}; values must be finite numbers that fit 32-bit floats (at most "
+                            f"about 3.4e38): fix or drop those rows")
         return out
 
     def looks_numeric(col):
@@ -812,9 +876,79 @@ def _load_csv(spec, base_dir):
 
 
 # -- NPZ -----------------------------------------------------------------------------------------------------------
+def _npz_header(npz, key):
+    """(shape, dtype, stored data bytes) of array ``key`` of an open NpzFile, read from its .npy header without
+    loading it; None when the member is not .npy data."""
+    zf = npz.zip
+    member = key + ".npy" if key + ".npy" in zf.namelist() else key
+    info = zf.getinfo(member)
+    with zf.open(member) as f:
+        try:
+            version = np.lib.format.read_magic(f)
+        except ValueError:
+            return None
+        if version[0] == 1:
+            shape, _fortran, dtype = np.lib.format.read_array_header_1_0(f)
+        else:       # 2.0 and 3.0 share the layout (3.0 allows UTF-8 field names)
+            shape, _fortran, dtype = np.lib.format.read_array_header_2_0(f)
+        return tuple(shape), dtype, info.file_size - f.tell()
+
+
+def _read_npz_array(path, npz, key, role):
+    """Array ``key`` of an open NpzFile, checked before it is loaded: never unpickled, its declared size matched
+    against what the file holds (a damaged header cannot ask for terabytes)."""
+    import zipfile
+    import zlib
+    where = f"{path.name}: array {key!r} (data setting '{role}')"
+    try:
+        head = _npz_header(npz, key)
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as e:
+        raise DataError(f"{where} cannot be read: the file is damaged ({e})") from None
+    if head is None:
+        raise DataError(f"{where} is not numpy array data (the zip member is some other file); save arrays with "
+                        f"numpy.savez(path, x=..., y=...)")
+    shape, dtype, stored = head
+    if dtype.hasobject:
+        raise DataError(f"{where} holds Python objects (dtype object: ragged lists or mixed values), which Layerwise "
+                        f"does not unpickle; store a regular array of numbers or strings")
+    need = int(np.prod(shape, dtype=object)) * dtype.itemsize if shape else dtype.itemsize
+    if need > stored:
+        raise DataError(f"{where} declares shape {shape} of {dtype} ({_bytes_str(need)}) but the file holds only "
+                        f"{_bytes_str(stored)} of it: the file is damaged or cut short")
+    try:
+        v = npz[key]
+    except MemoryError:
+        raise DataError(f"{where} (shape {shape}, {_bytes_str(need)}) does not fit in memory") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as e:
+        raise DataError(f"{where} cannot be read: the file is damaged ({e})") from None
+    if not isinstance(v, np.ndarray):
+        raise DataError(f"{where} is not numpy array data; save arrays with numpy.savez(path, x=..., y=...)")
+    return v
+
+
+def _bytes_str(n):
+    for unit, size in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{n} bytes"
+
+
 def _load_npz(spec, base_dir):
     import zipfile
     path = _resolve(spec, base_dir, "NPZ file")
+    if path.is_dir():
+        raise DataError(f"{path} is a folder, not an .npz file")
+    if not zipfile.is_zipfile(path):
+        try:
+            with open(path, "rb") as f:
+                npy = f.read(6) == b"\x93NUMPY"
+        except OSError as e:
+            raise DataError(f"{path}: cannot be read ({e.strerror or e})") from None
+        if npy:
+            raise DataError(f"{path.name} holds a single array, not named arrays: save it with "
+                            f"numpy.savez(path, x=..., y=...)")
+        raise DataError(f"{path.name} is not a readable .npz file: it is not a zip archive of arrays, or it is cut "
+                        f"short (save the data with numpy.savez(path, x=..., y=...))")
     try:
         npz = np.load(path, allow_pickle=False)
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
@@ -825,6 +959,10 @@ def _load_npz(spec, base_dir):
         present = list(npz.files)
         xs_names = spec.get("x", "x")
         ys_names = spec.get("y", "y")
+        for role, names in (("x", xs_names), ("y", ys_names)):
+            if not isinstance(names, (str, list, tuple)):
+                raise DataError(f"data setting '{role}' is {names!r}; it names an array of {path.name} (or lists "
+                                f"several); arrays found: {', '.join(present) or 'none'}")
         xs_names = [xs_names] if isinstance(xs_names, str) else list(xs_names)
         ys_names = [ys_names] if isinstance(ys_names, str) else list(ys_names)
         if not xs_names or not ys_names:
@@ -833,30 +971,47 @@ def _load_npz(spec, base_dir):
         arrays = {}
         for role, names in (("x", xs_names), ("y", ys_names)):
             for a in names:
-                if a not in present:
+                if not isinstance(a, str) or a not in present:
                     raise DataError(f"{path.name} has no array {a!r} (data setting '{role}'); arrays found: "
                                     f"{', '.join(present) or 'none'}")
-                try:
-                    arrays[a] = npz[a]
-                except ValueError as e:
-                    raise DataError(f"{path.name}: array {a!r} cannot be read without pickle ({e}); store numbers "
-                                    f"or strings") from None
-    lengths = {a: (len(v) if v.ndim else 0) for a, v in arrays.items()}
+                arrays[a] = _read_npz_array(path, npz, a, role)
+    for role, names in (("x", xs_names), ("y", ys_names)):
+        for a in names:
+            v = arrays[a]
+            where = f"{path.name}: array {a!r}"
+            if v.ndim == 0:
+                raise DataError(f"{where} is a single value (shape ()), not one entry per sample: the first axis of "
+                                f"each array must run over the samples")
+            if len(v) == 0:
+                raise DataError(f"{where} is empty (shape {v.shape}): no samples")
+            if v.size == 0:
+                raise DataError(f"{where} has no values per sample (shape {v.shape})")
+            kinds = "biuf" if role == "x" else "biufUS"
+            if v.dtype.kind not in kinds:
+                raise DataError(f"{where} holds {v.dtype} values; " + ("inputs must be numbers" if role == "x" else
+                                                                       "targets must be numbers or text"))
+    lengths = {a: len(v) for a, v in arrays.items()}
     if len(set(lengths.values())) != 1:
         raise DataError(f"{path.name}: arrays have different numbers of samples: "
                         + ", ".join(f"{a} {n}" for a, n in lengths.items()))
     n = next(iter(lengths.values()))
     if n < 2:
         raise DataError(f"{path.name}: array {xs_names[0]!r} has {n} sample(s); a dataset needs at least 2")
+    # the whole file, before any split: a NaN must not depend on which split it falls in
+    for a, v in arrays.items():
+        check_values(v, f"{path.name}: array {a!r}")
     xs = []
+    i32 = np.iinfo(np.int32)
     for a in xs_names:
         v = arrays[a]
-        if v.dtype.kind not in "biuf":
-            raise DataError(f"{path.name}: array {a!r} holds {v.dtype} values; inputs must be numbers")
         if v.ndim == 1:
             v = v[:, None]
-        # signed integers stay integers (token ids for an Embedding); bytes (uint8 images), bools, floats → float32
-        xs.append(v.astype(np.int32) if v.dtype.kind == "i" else v.astype(np.float32))
+        # signed integers stay integers (token ids for an Embedding) when int32 holds them; bytes (uint8 images),
+        # bools, floats and larger integers → float32
+        if v.dtype.kind == "i" and (v.dtype.itemsize <= 4 or (v.min() >= i32.min and v.max() <= i32.max)):
+            xs.append(v.astype(np.int32))
+        else:
+            xs.append(v.astype(np.float32))
     ys, tasks, class_names = [], [], []
     given_names = spec.get("class_names")
     for i, a in enumerate(ys_names):
@@ -910,14 +1065,148 @@ def _load_npz(spec, base_dir):
 # -- image folder --------------------------------------------------------------------------------------------------
 IMAGE_EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")     # what Keras' image_dataset_from_directory reads
 COLOR_CHANNELS = {"grayscale": 1, "rgb": 3, "rgba": 4}
+IMAGE_DECODE_CHECK_BYTES = 32 << 20    # folders up to this size have every image decoded once when they load
+BAD_IMAGE_TEXT = (" cannot be read or decoded (damaged, cut short or not an image); remove it from the image "
+                  "folder or replace it with a real image")
+
+
+def _list_images(folder):
+    """Image files (by extension) anywhere under ``folder``, in a stable order."""
+    import os
+    out = []
+    for root, dirs, files in os.walk(folder):
+        dirs.sort()
+        out.extend(os.path.join(root, f) for f in sorted(files) if f.lower().endswith(IMAGE_EXTENSIONS))
+    return out
 
 
 def _count_images(folder):
+    return len(_list_images(folder))
+
+
+def _image_kind(head):
+    """The image format the first bytes announce (whatever the file's extension), else None."""
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "PNG"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "GIF"
+    if head.startswith(b"BM") and len(head) >= 26:
+        return "BMP"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WebP"
+    if head.startswith(b"\xff\x0a") or head.startswith(b"\x00\x00\x00\x0cJXL \r\n\x87\n"):
+        return "JPEG XL"
+    return None
+
+
+def _image_problem(file, channels, decode):
+    """Why ``file`` cannot be read as an image (a phrase), or None when it can. Reads the first and last bytes;
+    decodes the image with TensorFlow when ``decode`` or when the file looks cut short (TensorFlow's decoder,
+    the one training uses, has the last word)."""
     import os
-    n = 0
-    for _root, _dirs, files in os.walk(folder):
-        n += sum(1 for f in files if f.lower().endswith(IMAGE_EXTENSIONS))
-    return n
+    try:
+        size = os.path.getsize(file)
+        with open(file, "rb") as f:
+            head = f.read(32)
+            f.seek(max(0, size - 1024))
+            tail = f.read()
+    except OSError as e:
+        return f"cannot be read ({e.strerror or e})"
+    if size == 0:
+        return "is empty (0 bytes)"
+    kind = _image_kind(head)
+    if kind is None:
+        try:
+            text = head.decode("utf-8")
+        except UnicodeDecodeError:
+            text = None
+        if text is not None and all(c.isprintable() or c in "\r\n\t" for c in text):
+            return f"holds text, not an image (it starts with {text[:20]!r})"
+        return f"is not a PNG, JPEG, GIF or BMP image (its first bytes are {head[:8].hex(' ')})"
+    complete = {"PNG": b"IEND" in tail[-64:], "JPEG": b"\xff\xd9" in tail, "GIF": b";" in tail[-16:],
+                "BMP": int.from_bytes(head[2:6], "little") <= size,
+                "WebP": int.from_bytes(head[4:8], "little") + 8 <= size}.get(kind, True)
+    if complete and not decode:
+        return None
+    import tensorflow as tf
+    try:
+        with open(file, "rb") as f:
+            tf.io.decode_image(f.read(), channels=channels, expand_animations=False)
+    except Exception as e:  # noqa: BLE001  (TensorFlow's decoders raise InvalidArgumentError and friends)
+        reason = str(getattr(e, "message", None) or e).strip().splitlines()[0]
+        reason = reason.split("}}")[-1].split(" [Op:")[0].strip()
+        return f"cannot be decoded as {kind} ({reason}): the file is damaged or cut short"
+    return None
+
+
+def _check_images(path, files, channels):
+    """DataError naming the first bad image file (and how many more there are)."""
+    import os
+    total = 0
+    for f in files:
+        try:
+            total += os.path.getsize(f)
+        except OSError:
+            pass
+    decode = total <= IMAGE_DECODE_CHECK_BYTES
+    bad = []
+    for f in files:
+        why = _image_problem(f, channels, decode)
+        if why is not None:
+            bad.append((f, why))
+    if not bad:
+        return
+    f, why = bad[0]
+    more = ""
+    if len(bad) > 1:
+        names = ", ".join(os.path.relpath(b, path) for b, _ in bad[1:4])
+        more = f" ({len(bad) - 1} more bad file{'s' if len(bad) > 2 else ''}: {names}{', …' if len(bad) > 4 else ''})"
+    raise DataError(f"image {f} {why}; remove it from the image folder or replace it with a real image{more}")
+
+
+def _image_stream(files, labels, size, channels, batch, shuffle_seed=None):
+    """A tf.data pipeline of (images float32 0-255 resized like Keras' image_dataset_from_directory, int32
+    labels) batches. An image that fails to decode stops it with an error that names the file (the decode runs in
+    a one-element inner dataset whose error is caught; an assertion then fails with the path): an
+    InvalidArgumentError whose text :func:`stream_error` turns back into a DataError."""
+    import tensorflow as tf
+    h, w = size
+    shape = (h, w, channels)
+
+    def decode(p):
+        img = tf.io.decode_image(tf.io.read_file(p), channels=channels, expand_animations=False)
+        img = tf.image.resize(img, (h, w), method="bilinear")
+        img.set_shape(shape)
+        return img
+
+    def load(p, y):
+        inner = tf.data.Dataset.from_tensors(p).map(lambda q: (decode(q), True)).ignore_errors()
+        fallback = tf.data.Dataset.from_tensors((tf.zeros(shape, tf.float32), False))
+        img, ok = inner.concatenate(fallback).take(1).get_single_element()
+        check = tf.debugging.Assert(ok, [tf.strings.join(["image ", p, BAD_IMAGE_TEXT])], summarize=1)
+        with tf.control_dependencies([check]):
+            img = tf.identity(img)
+        return img, y
+
+    ds = tf.data.Dataset.from_tensor_slices((np.asarray(files, dtype=str), np.asarray(labels, dtype=np.int32)))
+    if shuffle_seed is not None:
+        ds = ds.shuffle(len(files), seed=shuffle_seed, reshuffle_each_iteration=True)
+    return ds.map(load, num_parallel_calls=tf.data.AUTOTUNE).batch(batch).prefetch(tf.data.AUTOTUNE)
+
+
+def stream_error(exc):
+    """The DataError that a streamed split's error stands for (an image file that cannot be decoded, named), or
+    None when ``exc`` is not one."""
+    text = str(getattr(exc, "message", None) or exc)
+    if BAD_IMAGE_TEXT not in text:
+        return None
+    start = text.find("[image ")
+    end = text.find(BAD_IMAGE_TEXT, start)
+    if start < 0 or end < 0:
+        return None
+    return DataError(text[start + 1:end + len(BAD_IMAGE_TEXT)])
 
 
 def _load_image_folder(spec, base_dir):
@@ -938,7 +1227,8 @@ def _load_image_folder(spec, base_dir):
         raise DataError(f"data setting 'batch_size' is {batch!r}; it must be a whole number of at least 1")
     val_frac, test_frac = _fractions(spec, 0.2, 0.0)
     classes = sorted(d.name for d in path.iterdir() if d.is_dir() and not d.name.startswith("."))
-    counts = {c: _count_images(path / c) for c in classes}
+    listed = {c: _list_images(path / c) for c in classes}
+    counts = {c: len(listed[c]) for c in classes}
     with_images = [c for c in classes if counts[c]]
     loose = sum(1 for f in path.iterdir() if f.is_file() and f.name.lower().endswith(IMAGE_EXTENSIONS))
     exts = "/".join(e[1:] for e in IMAGE_EXTENSIONS)
@@ -949,43 +1239,33 @@ def _load_image_folder(spec, base_dir):
     if len(with_images) < 2:
         raise DataError(f"image folder {path} has only one class ({with_images[0]!r}, {counts[with_images[0]]} "
                         f"images): a classifier needs at least two subfolders of images")
-    total = sum(counts.values())
-    n_hold = int((val_frac + test_frac) * total)
-    n_val = int(round(n_hold * val_frac / (val_frac + test_frac))) if n_hold else 0
-    n_test = n_hold - n_val
-    if total - n_hold < 1:
+    files = [f for c in with_images for f in listed[c]]
+    labels = np.asarray([k for k, c in enumerate(with_images) for _ in listed[c]], dtype=np.int32)
+    total = len(files)
+    seed = int(spec.get("seed", 0))
+    tr, va, te = split_indices(total, val_frac, test_frac, seed, labels)
+    if len(tr) == 0:
         raise DataError(f"image folder {path}: the split leaves no training images ({total} images)")
-    if (val_frac > 0 and n_val == 0) or (test_frac > 0 and n_test == 0):
+    if (val_frac > 0 and len(va) == 0) or (test_frac > 0 and len(te) == 0):
         raise DataError(f"image folder {path} has only {total} images: too few for validation_split {val_frac} "
                         f"and test_split {test_frac}")
     from .tfload import import_keras
-    keras = import_keras()
-    import tensorflow as tf
-    common = dict(labels="inferred", label_mode="int", class_names=with_images, color_mode=color,
-                  batch_size=batch, image_size=tuple(size), seed=int(spec.get("seed", 0)), verbose=False)
-    try:
-        if n_hold:
-            train_ds, hold_ds = keras.utils.image_dataset_from_directory(
-                str(path), validation_split=n_hold / total + 1e-9, subset="both", shuffle=True, **common)
-        else:
-            train_ds, hold_ds = keras.utils.image_dataset_from_directory(str(path), shuffle=True, **common), None
-    except Exception as e:   # unreadable files, etc.
-        raise DataError(f"image folder {path} cannot be read: {e}") from None
-    val_ds = test_ds = None
-    if hold_ds is not None:
-        flat = hold_ds.unbatch()
-        if n_val:
-            val_ds = flat.take(n_val).batch(batch).prefetch(tf.data.AUTOTUNE)
-        if n_test:
-            test_ds = flat.skip(n_val).batch(batch).prefetch(tf.data.AUTOTUNE)
+    import_keras()
+    channels = COLOR_CHANNELS[color]
+    _check_images(path, files, channels)
+    files = np.asarray(files, dtype=str)
+
+    def stream(idx, shuffle):
+        if len(idx) == 0:
+            return None
+        return Split(None, None, _image_stream(files[idx], labels[idx], size, channels, batch,
+                                               seed if shuffle else None), int(len(idx)))
     h, w = size
-    shape = (h, w, COLOR_CHANNELS[color])
+    shape = (h, w, channels)
     k = len(with_images)
     desc = (f"image folder {path.name}: {total} images in {k} classes ({', '.join(with_images)}), "
             f"{h}×{w} {color}, pixel values 0-255, streamed in batches of {batch}")
-    return Dataset(name=path.name, train=Split(None, None, train_ds, total - n_hold),
-                   val=Split(None, None, val_ds, n_val) if val_ds is not None else None,
-                   test=Split(None, None, test_ds, n_test) if test_ds is not None else None,
+    return Dataset(name=path.name, train=stream(tr, True), val=stream(va, False), test=stream(te, False),
                    input_shapes=[shape], output_shapes=[()], input_names=["image"], output_names=["label"],
                    tasks=["binary" if k == 2 else "multiclass"], class_names=[list(with_images)], num_classes=[k],
                    description=desc, input_dtypes=["float32"])
@@ -1198,6 +1478,13 @@ def _load_keras(spec, base_dir):
     except Exception as e:
         raise DataError(f"{title} in Keras' cache ({found}) cannot be read: {e}; delete it to download it again") \
             from None
+    if name != "imdb":              # imdb holds lists of word ids
+        for key, arr in (("x_train", xtr), ("x_test", xte), ("y_train", ytr), ("y_test", yte)):
+            arr = np.asarray(arr)
+            if arr.dtype.kind not in "biuf" or arr.ndim == 0:
+                raise DataError(f"{title} in Keras' cache ({found}): {key} holds {arr.dtype} values of shape "
+                                f"{arr.shape}, not numbers; delete it to download it again")
+            check_values(arr, f"{title} in Keras' cache ({found}): array {key!r}")
     ytr = np.asarray(ytr).reshape(-1).astype(np.int32)
     yte = np.asarray(yte).reshape(-1).astype(np.int32)
     if name == "imdb":

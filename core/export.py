@@ -7,7 +7,7 @@ from pathlib import Path
 
 from . import catalog
 from .build import LOSS_CLASSES, build_model, compile_model
-from .errors import SettingsError
+from .errors import BuildError, SettingsError
 from .layers import MERGES, MODEL_CLASSES, UNSAFE_CLASSES, layer_kwargs
 
 FORMATS = (".h5", ".keras", ".py")
@@ -78,9 +78,16 @@ def _patch_h5_config(path):
 
 
 # -- .py export ------------------------------------------------------------------------------------------------
+# Everything that comes from the project is written as data: strings and numbers through repr(), keyword names
+# checked to be identifiers, class names looked up among the real keras.layers / optimizer classes. Text from a
+# project file never becomes code in the script. Code the project holds (a Lambda layer...) is written only when
+# this session trusts the project (core.trust), as Keras' own deserialization of it, and marked in the script.
+RESERVED = ("keras", "layers", "build_model", "compile_model", "sys", "model", "path")  # the script's own names
+
+
 def _var(name):
     import re
-    v = re.sub(r"[^A-Za-z0-9_]", "_", name)
+    v = re.sub(r"[^A-Za-z0-9_]", "_", str(name))
     if not v or v[0].isdigit():
         v = "t_" + v
     import keyword
@@ -88,74 +95,173 @@ def _var(name):
 
 
 def _py(v):
-    if isinstance(v, list):
+    """A Python literal for a value from the project (lists become tuples, as Keras takes them)."""
+    if isinstance(v, (list, tuple)):
         return "(" + ", ".join(_py(x) for x in v) + ("," if len(v) == 1 else "") + ")"
-    if isinstance(v, float):
+    return _lit(v)
+
+
+def _lit(v):
+    """repr() of plain data; a float that is not finite as float('...'); anything else refused."""
+    import math
+    if v is None or isinstance(v, (bool, int, str)):
         return repr(v)
-    return repr(v)
+    if isinstance(v, float):
+        return repr(v) if math.isfinite(v) else f"float({str(v)!r})"
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_lit(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{_lit(k)}: {_lit(x)}" for k, x in v.items()) + "}"
+    try:
+        import numpy as np
+        if isinstance(v, np.generic):
+            return _lit(v.item())
+    except ImportError:
+        pass
+    raise SettingsError(f"cannot write a value of type {type(v).__name__} into a Python script")
 
 
-def _ctor(n, reg):
+def _comment(text):
+    """Text from the project inside a # comment: its ascii() form, so it can never end the line."""
+    return ascii(str(text))
+
+
+def _ident(n, key, what="parameter"):
+    """A keyword name from the project, checked: an identifier that is not a Python keyword."""
+    import keyword
+    if not isinstance(key, str) or not key.isidentifier() or keyword.iskeyword(key):
+        where = f"node {n.label()}" if hasattr(n, "label") else str(n)
+        raise SettingsError(f"{where}: {what} name {key!r} is not a valid Python name; not exported")
+    return key
+
+
+def _keras_layer_class(n, cls):
+    from .layers import layer_class
+    try:
+        layer_class(cls if isinstance(cls, str) else "")
+    except ValueError as e:
+        raise SettingsError(f"node {n.label()}: class_name {cls!r}: {e}; not exported") from None
+    return cls
+
+
+def _code_ctor(n, obj):
+    """Keras' deserialization of a node's code (written only when the session trusts the project)."""
+    return f"keras.saving.deserialize_keras_object({_lit(obj)}, safe_mode=False)"
+
+
+def _ctor(n, reg, trusted=False):
     """Python source that makes the node's Keras layer."""
-    from .layers import effective_l2
+    from .infer import Problem
+    from .layers import RNN_CLASSES, effective_l2
+    from .trust import node_code, untrusted_message
+    code = node_code(n)
+    if code and not trusted:
+        raise BuildError([Problem(n.id, n.name, untrusted_message(code))])
     l2 = effective_l2(n, reg)
-    regs = f"keras.regularizers.L2({l2!r})" if l2 > 0 else None
+    regs = f"keras.regularizers.L2({_lit(float(l2))})" if l2 > 0 else None
+    name = _lit(str(n.name))
     if n.type == "Bidirectional":
         p = n.params
+        rnn = p.get("layer", "LSTM")
+        if rnn not in RNN_CLASSES:
+            raise SettingsError(f"node {n.label()}: layer must be one of {', '.join(RNN_CLASSES)}, got {rnn!r}")
         extra = f", kernel_regularizer={regs}" if regs else ""
-        ctor = (f"layers.Bidirectional(layers.{p.get('layer', 'LSTM')}({int(p.get('units', 32))}, "
-                f"return_sequences={bool(p.get('return_sequences'))!r}{extra}), merge_mode={p.get('merge_mode', 'concat')!r}, name={n.name!r})")
+        ctor = (f"layers.Bidirectional(layers.{rnn}({int(p.get('units', 32))}, "
+                f"return_sequences={bool(p.get('return_sequences'))!r}{extra}), "
+                f"merge_mode={_lit(p.get('merge_mode', 'concat'))}, name={name})")
     elif n.type == "KerasLayer":
         cfg = dict(n.params.get("config", {}))
         cfg["name"] = n.name
-        cls = n.params["class_name"]
+        cls = n.params.get("class_name")
         if cls in MODEL_CLASSES:  # a nested model (group node)
-            ctor = f"keras.{'Sequential' if cls == 'Sequential' else 'Model'}.from_config({cfg!r})"
-        elif n.settings.get("trusted_code") is True and (cls in UNSAFE_CLASSES or n.params.get("module")):
-            obj = {"class_name": cls, "config": cfg, "module": n.params.get("module") or "keras.layers",
+            kind = "Sequential" if cls == "Sequential" else "Model"
+            if code:
+                ctor = _code_ctor(n, {"module": "keras" if kind == "Sequential" else "keras.src.models.functional",
+                                      "class_name": "Sequential" if kind == "Sequential" else "Functional",
+                                      "config": cfg, "registered_name": None})
+            else:
+                ctor = f"keras.{kind}.from_config({_lit(cfg)})"
+        elif code and (cls in UNSAFE_CLASSES or n.params.get("module") or n.params.get("registered_name")):
+            obj = {"class_name": str(cls), "config": cfg, "module": n.params.get("module") or "keras.layers",
                    "registered_name": n.params.get("registered_name")}
-            ctor = f"keras.saving.deserialize_keras_object({obj!r}, safe_mode=False)"  # trusted at import
+            ctor = _code_ctor(n, obj)
         else:
-            ctor = f"layers.{cls}.from_config({cfg!r})"
+            ctor = f"layers.{_keras_layer_class(n, cls)}.from_config({_lit(cfg)})"
     else:
         kw = layer_kwargs(n)
-        args = ", ".join(f"{k2}={_py(list(v2) if isinstance(v2, tuple) else v2)}" for k2, v2 in kw.items())
+        args = ", ".join(f"{_ident(n, k2)}={_py(v2)}" for k2, v2 in kw.items())
         if regs:
             args += f", kernel_regularizer={regs}"
-        ctor = f"layers.{n.spec.keras_class}({args}{', ' if args else ''}name={n.name!r})"
+        ctor = f"layers.{n.spec.keras_class}({args}{', ' if args else ''}name={name})"
     return ctor
 
 
-def _py_call(template, srcs):
+def _py_call(n, template, srcs):
     """Python source of a call template (port markers become the input variables)."""
     from .layers import PORT
+    if not isinstance(template, dict):
+        raise SettingsError(f"node {n.label()}: its call template must be an object with args and kwargs")
 
     def lit(v):
         if isinstance(v, dict):
             if set(v) == {PORT}:
-                return srcs[v[PORT]]
-            return "{" + ", ".join(f"{k!r}: {lit(x)}" for k, x in v.items()) + "}"
+                i = v[PORT]
+                if not isinstance(i, int) or isinstance(i, bool) or not 0 <= i < len(srcs):
+                    raise SettingsError(f"node {n.label()}: its call template names input {i!r}; it has "
+                                        f"{len(srcs)} input(s)")
+                return srcs[i]
+            return "{" + ", ".join(f"{_lit(k)}: {lit(x)}" for k, x in v.items()) + "}"
         if isinstance(v, (list, tuple)):
             return "[" + ", ".join(lit(x) for x in v) + "]"
-        return repr(v)
-    parts = [lit(a) for a in template.get("args", [])]
-    parts += [f"{k}={lit(x)}" for k, x in template.get("kwargs", {}).items()]
+        return _lit(v)
+    args, kwargs = template.get("args", []), template.get("kwargs", {})
+    if not isinstance(args, list) or not isinstance(kwargs, dict):
+        raise SettingsError(f"node {n.label()}: its call template must hold a list of args and an object of kwargs")
+    parts = [lit(a) for a in args]
+    parts += [f"{_ident(n, k, 'call keyword')}={lit(x)}" for k, x in kwargs.items()]
     return ", ".join(parts)
+
+
+def _optimizer_source(project):
+    """keras.optimizers.<Class>(...) for the project's optimizer, names checked against core.catalog."""
+    opt = project.compile.get("optimizer") if isinstance(project.compile, dict) else None
+    if opt is None:
+        opt = {}
+    if not isinstance(opt, dict):
+        raise SettingsError(f"optimizer must be an object with a name and its settings, got {opt!r}")
+    opt = dict(opt)
+    oname = opt.pop("name", "adam")
+    key = oname.lower() if isinstance(oname, str) else oname
+    if key not in catalog.OPTIMIZERS:
+        raise SettingsError(f"unknown optimizer {oname!r}; expected one of {', '.join(catalog.OPTIMIZERS)}")
+    cls_name, params = catalog.OPTIMIZERS[key]
+    allowed = {p.name for p in params} | {"clipnorm", "clipvalue"}
+    parts = []
+    for k, v in opt.items():
+        if k not in allowed:
+            raise SettingsError(f"optimizer {key}: unknown setting {k!r}; expected {', '.join(sorted(allowed))}")
+        if k in ("clipnorm", "clipvalue") and v is None:
+            continue
+        parts.append(f"{_ident('optimizer ' + key, k, 'setting')}={_lit(v)}")
+    return f"keras.optimizers.{cls_name}({', '.join(parts)})"
 
 
 def python_source(project, weights_file=None) -> str:
     """A standalone script that rebuilds the project's architecture with Keras' functional API."""
-    from .layers import effective_dropout, effective_l2
+    from .layers import effective_dropout
+    from .trust import is_trusted, node_code
     graph = project.graph
+    trusted = is_trusted(project)
     reg = project.regularization
     order = graph.topological_order()
     feeds_output = {e.src for e in graph.edges if graph.nodes[e.dst].type == "Output"}
     lines = [
-        f'"""{project.name}: generated by Layerwise from the project file.',
+        '"""Generated by Layerwise from a project file (its name is in the comment below this docstring).',
         "",
         "Rebuilds the network with Keras' functional API. Run it to build and summarise the model;",
         "import it and call build_model() to use the model in your own code.",
         '"""',
+        f"# project: {_comment(project.name)}",
         "import keras",
         "from keras import layers",
         "",
@@ -166,13 +272,22 @@ def python_source(project, weights_file=None) -> str:
     ins, outs, out_nodes = [], [], []
     made = {}
     shared_owners = {n.settings["shares"] for n in graph.nodes.values() if n.settings.get("shares") in graph.nodes}
+    taken = set(RESERVED)
     for k in order:
         n = graph.nodes[k]
         v = _var(n.name)
+        while v in taken or f"{v}_layer" in taken:   # no clash with the script's own names or another node's
+            v += "_"
+        taken.update((v, f"{v}_layer"))
         var[k] = v
         srcs = [var[s] for s in graph.inputs_of(k)]
         if n.type == "Input":
-            lines.append(f"    {v} = keras.Input(shape={_py(list(n.params['shape']))}, dtype={n.params.get('dtype', 'float32')!r}, name={n.name!r})")
+            shape = n.params.get("shape")
+            if not isinstance(shape, (list, tuple)) or not all(d is None or (isinstance(d, int) and not isinstance(d, bool))
+                                                               for d in shape):
+                raise SettingsError(f"node {n.label()}: shape must be a list of whole numbers, got {shape!r}")
+            lines.append(f"    {v} = keras.Input(shape={_py(list(shape))}, dtype={_lit(n.params.get('dtype', 'float32'))}, "
+                         f"name={_lit(str(n.name))})")
             ins.append(v)
             continue
         if n.type == "Output":
@@ -180,15 +295,17 @@ def python_source(project, weights_file=None) -> str:
             outs.append(srcs[0])
             out_nodes.append(n)
             continue
-        ctor = _ctor(n, reg)
+        ctor = _ctor(n, reg, trusted)
+        if node_code(n):   # only reached when this session trusts the project (else _ctor refused)
+            lines.append(f"    # {v}: runs Python code from the project ({_comment(node_code(n))}); exported with trust")
         owner = n.settings.get("shares") if n.settings.get("shares") in graph.nodes else None
         if owner is not None or k in shared_owners:   # one layer called several times
             key = owner or k
             if key not in made:
                 if owner is not None:
-                    lines.append(f"    # {graph.nodes[owner].name} is called more than once (shared weights)")
-                made[key] = f"{_var(graph.nodes[key].name)}_layer"
-                lines.append(f"    {made[key]} = {_ctor(graph.nodes[key], reg)}")
+                    lines.append(f"    # {_comment(graph.nodes[owner].name)} is called more than once (shared weights)")
+                made[key] = f"{var.get(key) or _var(graph.nodes[key].name)}_layer"
+                lines.append(f"    {made[key]} = {_ctor(graph.nodes[key], reg, trusted)}")
                 if graph.nodes[key].settings.get("trainable") is False:
                     lines.append(f"    {made[key]}.trainable = False")
             ctor = made[key]
@@ -197,7 +314,7 @@ def python_source(project, weights_file=None) -> str:
             lines.append(f"    {v}_layer.trainable = False")
             ctor = f"{v}_layer"
         if n.settings.get("call"):  # an imported layer called its own way: its call template
-            call = _py_call(n.settings["call"], srcs)
+            call = _py_call(n, n.settings["call"], srcs)
         elif n.type == "MultiHeadAttention":
             call = f"{srcs[0]}, {srcs[0]}" if len(srcs) == 1 else (f"{srcs[0]}, {srcs[1]}" if len(srcs) == 2 else f"{srcs[0]}, {srcs[1]}, key={srcs[2]}")
         elif n.type in ("Attention", "AdditiveAttention"):
@@ -209,22 +326,19 @@ def python_source(project, weights_file=None) -> str:
         lines.append(f"    {v} = {ctor}({call})")
         rate = effective_dropout(n, reg, k in feeds_output)
         if rate > 0:
-            lines.append(f"    {v} = layers.Dropout({rate!r}, name={n.name + '_dropout'!r})({v})  # global dropout")
+            lines.append(f"    {v} = layers.Dropout({_lit(float(rate))}, name={_lit(str(n.name) + '_dropout')})({v})"
+                         f"  # global dropout")
     position = {k: j for j, k in enumerate(graph.nodes)}  # outputs in node order, like core.build
     pairs = sorted(zip(out_nodes, outs), key=lambda p: position[p[0].id])
     out_nodes, outs = [p[0] for p in pairs], [p[1] for p in pairs]
     model_name = _var(project.name or "model")
     i = ins[0] if len(ins) == 1 else "[" + ", ".join(ins) + "]"
     o = outs[0] if len(outs) == 1 else "[" + ", ".join(outs) + "]"
-    lines.append(f"    return keras.Model({i}, {o}, name={model_name!r})")
+    lines.append(f"    return keras.Model({i}, {o}, name={_lit(model_name)})")
     # compile
     lines += ["", "", "def compile_model(model):"]
-    opt = dict(project.compile.get("optimizer") or {})
-    oname = str(opt.pop("name", "adam")).lower()
-    cls_name = catalog.OPTIMIZERS.get(oname, ("Adam",))[0]
-    oargs = ", ".join(f"{k}={v!r}" for k, v in opt.items())
     losses = [f"keras.losses.{LOSS_CLASSES.get(n.params.get('loss'), 'MeanSquaredError')}()" for n in out_nodes]
-    lines.append(f"    model.compile(optimizer=keras.optimizers.{cls_name}({oargs}),")
+    lines.append(f"    model.compile(optimizer={_optimizer_source(project)},")
     lines.append(f"                  loss={losses[0] if len(losses) == 1 else '[' + ', '.join(losses) + ']'})")
     lines.append("    return model")
     lines += ["", "", 'if __name__ == "__main__":', "    import sys",
@@ -236,4 +350,10 @@ def python_source(project, weights_file=None) -> str:
     lines.append("        else:")
     lines.append("            model.set_weights(keras.models.load_model(path, compile=False).get_weights())")
     lines.append("    model.summary()")
-    return "\n".join(lines) + "\n"
+    text = "\n".join(lines) + "\n"
+    import ast
+    try:
+        ast.parse(text)
+    except SyntaxError as e:  # a last check: what was written must be exactly the code above, with data in it
+        raise SettingsError(f"the exported script would not be valid Python (line {e.lineno}); not exported") from None
+    return text

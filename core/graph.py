@@ -67,6 +67,7 @@ class Graph:
         self.edges: list[Edge] = []
         self._next_id = 1
         self.revision = 0  # bumps on every change; builds remember which revision they came from
+        self.trusted = False  # this session trusts the project's code (core.trust); never saved, never read from a file
         self.events = EventGroup("node_added", "node_removed", "edge_added", "edge_removed", "param_changed",
                                  "node_moved", "node_renamed", "settings_changed", "changed")
 

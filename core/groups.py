@@ -22,6 +22,7 @@ import copy
 
 from .errors import GraphError
 from .layers import MODEL_CLASSES
+from .trust import is_trusted
 
 GROUP_KEYS = ("group", "group_meta")
 
@@ -37,12 +38,17 @@ def _group_node(graph, node_id):
     return n
 
 
-def group_model(node, with_weights=True):
-    """The group node's nested model as a Keras model (with the node's weights)."""
+def group_model(node, with_weights=True, trusted=False):
+    """The group node's nested model as a Keras model (with the node's weights). ``trusted``: this session trusts
+    the project's code (``core.trust``); a nested model with Lambda layers or custom classes needs it."""
     from .layers import make_layer
     from .tfload import import_keras
+    from .trust import UntrustedCode
     import_keras()
-    model = make_layer(node)
+    try:
+        model = make_layer(node, trusted=trusted)
+    except UntrustedCode as e:
+        raise GraphError(f"node {node.label()}: {e}") from None
     if with_weights and node.weights is not None:
         try:
             model.set_weights(node.weights)
@@ -98,9 +104,10 @@ def expand_group(graph, node_id) -> list:
     if n.settings.get("shares") or any(m.settings.get("shares") == node_id for m in graph.nodes.values()):
         raise GraphError(f"node {n.label()} is one nested model used more than once (shared weights); "
                          f"it cannot be expanded")
-    model = group_model(n)
+    trusted = is_trusted(graph)
+    model = group_model(n, trusted=trusted)
     tmp = Graph()
-    conv = convert_model(model, tmp, trust=n.settings.get("trusted_code") is True, where=f"group '{n.name}'")
+    conv = convert_model(model, tmp, trust=trusted, where=f"group '{n.name}'")
     in_edges = graph.in_edges(node_id)
     out_edges = graph.out_edges(node_id)
     if len(conv.inputs) != len(in_edges):
@@ -208,6 +215,7 @@ def collapse_group(graph, group_name, info=None):
     if info is None or any(src not in info.nodes for src, _, _ in inputs):
         info = check(graph)
     sub = Graph()
+    sub.trusted = is_trusted(graph)   # the members build with the session's trust in this project
     input_ids = []
     for i, (src, edges, spec) in enumerate(inputs):
         shape = info.nodes[src].shape if src in info.nodes else None
@@ -306,7 +314,7 @@ def cut_group(graph, node_id, layer):
     from .transfer import jsonable
     n = _group_node(graph, node_id)
     row = _resolve_layer(inner_layers(n), layer, f"group {n.label()}")
-    model = group_model(n)
+    model = group_model(n, trusted=is_trusted(graph))
     target = model.get_layer(row["name"])
     try:
         out = target.output

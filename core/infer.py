@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from . import catalog
 from .layers import call_layer, effective_dropout, effective_l2, make_layer, plain_error
+from .trust import UntrustedCode, is_trusted
 
 
 @dataclass
@@ -107,6 +108,7 @@ class Inference:
         for k in in_edges:
             in_edges[k].sort(key=lambda e: e.port)
         feeds_output = {e.src for e in graph.edges if e.dst in nodes and nodes[e.dst].type == "Output"}
+        trusted = is_trusted(graph)   # this session's trust in the project's code (core.trust), never the file's
 
         # -- structure -------------------------------------------------------------------------------------
         if not any(n.type == "Input" for n in nodes.values()):
@@ -171,7 +173,7 @@ class Inference:
                 elif n.type == "Output":
                     info.shape = in_shapes[0] if in_shapes else None
                 else:
-                    key = node_key(n, in_shapes)
+                    key = node_key(n, in_shapes, trusted)
                     hit = self._memo.get(key)
                     if hit is not None:
                         self._memo.move_to_end(key)
@@ -180,7 +182,7 @@ class Inference:
                         recomputed += 1
                         err = None
                         try:
-                            layer = make_layer(n, None)
+                            layer = make_layer(n, None, trusted)
                             xs = [keras.KerasTensor(s, dtype=_dtype_of(nodes, e.src)) for s, e in zip(in_shapes, in_edges[k])]
                             y = call_layer(n, layer, xs)
                             if isinstance(y, (list, tuple)):
@@ -188,6 +190,9 @@ class Inference:
                             info.shape = tuple(y.shape)
                             info.trainable = _count(layer.trainable_weights)
                             info.non_trainable = _count(layer.non_trainable_weights)
+                        except UntrustedCode as e:   # code from the file, not trusted: a problem, nothing ran
+                            err = str(e)
+                            info.shape = None
                         except Exception as e:  # Keras tells us what is wrong; say it in plain words
                             err = plain_error(e, n)
                             if "incompatible shapes" in err or (n.type == "Concatenate" and "shape" in err):
@@ -216,6 +221,7 @@ class Inference:
         those layers (model import knows them from the loaded Keras model).
         ``known``: {node_id: (output shape with batch axis, trainable count, non-trainable count)}."""
         ins = {}
+        trusted = is_trusted(graph)
         for e in graph.edges:
             ins.setdefault(e.dst, []).append(e)
         for k, (shape, trainable, non_trainable) in known.items():
@@ -225,7 +231,7 @@ class Inference:
             srcs = sorted(ins.get(k, ()), key=lambda e: e.port)
             if any(e.src not in known for e in srcs):
                 continue
-            self._memo[node_key(n, [tuple(known[e.src][0]) for e in srcs])] = (
+            self._memo[node_key(n, [tuple(known[e.src][0]) for e in srcs], trusted)] = (
                 tuple(shape), int(trainable), int(non_trainable), None)
 
     def _ensure_keras(self):
@@ -252,9 +258,10 @@ def _count(weights):
     return total
 
 
-def node_key(n, in_shapes):
-    """What a node's inferred shape and weight counts depend on (the memo key)."""
-    key = (n.type, _freeze(n.params), n.settings.get("trainable", True), tuple(in_shapes))
+def node_key(n, in_shapes, trusted=False):
+    """What a node's inferred shape and weight counts depend on (the memo key); ``trusted``: the session's
+    trust in the project's code (a node with code is a problem without it)."""
+    key = (n.type, _freeze(n.params), n.settings.get("trainable", True), tuple(in_shapes), bool(trusted))
     call = n.settings.get("call")  # imported layers with their own call template
     return key + (_freeze(call),) if call else key
 

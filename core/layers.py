@@ -10,7 +10,7 @@ from . import catalog
 
 ATTENTION = {"MultiHeadAttention", "Attention", "AdditiveAttention"}
 MERGES = {"Add", "Subtract", "Multiply", "Average", "Maximum", "Concatenate"}
-UNSAFE_CLASSES = {"Lambda", "TFSMLayer"}
+UNSAFE_CLASSES = {"Lambda", "TFSMLayer", "TorchModuleWrapper"}  # they load code from the config
 MODEL_CLASSES = ("Functional", "Sequential", "Model")
 PORT = "__port__"  # marks an input tensor in a node's call template (settings "call"), e.g. {"__port__": 0}
 
@@ -71,34 +71,48 @@ def layer_class(class_name):
     return cls
 
 
-def make_layer(node, regularization=None):
-    """A new Keras layer for ``node`` (not for Input/Output nodes)."""
+RNN_CLASSES = ("LSTM", "GRU", "SimpleRNN")  # what Bidirectional wraps
+
+
+def _rnn_class(name):
+    if name not in RNN_CLASSES:
+        raise ValueError(f"layer must be one of {', '.join(RNN_CLASSES)}, got {name!r}")
+    return getattr(keras().layers, name)
+
+
+def make_layer(node, regularization=None, trusted=False):
+    """A new Keras layer for ``node`` (not for Input/Output nodes). ``trusted``: whether this session trusts the
+    project's code (``core.trust``; never a setting from the file). A node with code raises
+    ``core.trust.UntrustedCode`` unless trusted; every other config is deserialized in Keras' safe mode."""
+    from keras.src.saving.serialization_lib import SafeModeScope
+    from .trust import check_allowed
     k = keras()
     t = node.type
     l2 = effective_l2(node, regularization)
     reg = k.regularizers.L2(l2) if l2 > 0 else None
     if t == "KerasLayer":
+        code = check_allowed(node, trusted)   # None: nothing in it runs code
         class_name = node.params.get("class_name", "")
         cfg = copy.deepcopy(node.params.get("config", {}))
         cfg["name"] = node.name
         if reg is not None and "kernel_regularizer" in cfg:
             cfg["kernel_regularizer"] = k.regularizers.serialize(reg)
-        if class_name in MODEL_CLASSES:  # a nested model (e.g. a pretrained base kept as one group node)
-            from keras.src.saving.serialization_lib import SafeModeScope
-            with SafeModeScope(node.settings.get("trusted_code") is not True):
+        with SafeModeScope(code is None):
+            if class_name in MODEL_CLASSES:  # a nested model (e.g. a pretrained base kept as one group node)
                 layer = (k.Sequential if class_name == "Sequential" else k.Model).from_config(cfg)
-        elif node.settings.get("trusted_code") is True and (class_name in UNSAFE_CLASSES or node.params.get("module")):
-            # imported with --trust: Lambda layers and custom classes, deserialized outside safe mode
-            layer = k.saving.deserialize_keras_object(
-                {"class_name": class_name, "config": cfg, "module": node.params.get("module") or "keras.layers",
-                 "registered_name": node.params.get("registered_name")}, safe_mode=False)
-        else:
-            layer = layer_class(class_name).from_config(cfg)
+            elif code is not None and (class_name in UNSAFE_CLASSES or node.params.get("module")
+                                       or node.params.get("registered_name")):
+                # trusted in this session: Lambda layers and custom classes, deserialized outside safe mode
+                layer = k.saving.deserialize_keras_object(
+                    {"class_name": class_name, "config": cfg, "module": node.params.get("module") or "keras.layers",
+                     "registered_name": node.params.get("registered_name")}, safe_mode=False)
+            else:
+                layer = layer_class(class_name).from_config(cfg)
     elif t == "Bidirectional":
         p = node.params
         extra = {"kernel_regularizer": reg} if reg is not None else {}
-        inner = getattr(k.layers, p.get("layer", "LSTM"))(int(p.get("units", 32)),
-                                                          return_sequences=bool(p.get("return_sequences", False)), **extra)
+        inner = _rnn_class(p.get("layer", "LSTM"))(int(p.get("units", 32)),
+                                                   return_sequences=bool(p.get("return_sequences", False)), **extra)
         layer = k.layers.Bidirectional(inner, merge_mode=p.get("merge_mode", "concat"), name=node.name)
     else:
         spec = node.spec
@@ -106,7 +120,8 @@ def make_layer(node, regularization=None):
         kw = layer_kwargs(node)
         if reg is not None:
             kw["kernel_regularizer"] = reg
-        layer = cls(name=node.name, **kw)
+        with SafeModeScope(check_allowed(node, trusted) is None):
+            layer = cls(name=node.name, **kw)
     if node.settings.get("trainable") is False:
         layer.trainable = False
     return layer

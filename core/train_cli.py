@@ -146,7 +146,10 @@ def _fail(msg, code=2):
 @click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
               help="export the trained model: MODEL.h5, MODEL.keras or MODEL.py")
 @click.option("--no-save", is_flag=True, help="do not save the trained weights beside the project")
-def train(project, epochs, batch_size, device, mixed_precision, seed, keep_weights, tensorboard, out, no_save):
+@click.option("--trust", is_flag=True,
+              help="run the Python code the project holds (Lambda layers, custom classes): only for a project you trust")
+def train(project, epochs, batch_size, device, mixed_precision, seed, keep_weights, tensorboard, out, no_save,
+          trust=False):
     """Train PROJECT's network on its dataset; save the weights beside it (PROJECT.weights.h5)."""
     from pathlib import Path
     from .project import load_project, weights_path_for, write_weights_file
@@ -158,6 +161,9 @@ def train(project, epochs, batch_size, device, mixed_precision, seed, keep_weigh
         p = load_project(project)
     except ProjectError as e:
         _fail(str(e))
+    if trust:   # trust is given here, for this run only; a project file never carries it
+        from .trust import set_trusted
+        set_trusted(p)
     from .training import TrainConfig, run
     try:
         cfg = TrainConfig.from_project(p, epochs=epochs, batch_size=batch_size, device=device,

@@ -24,6 +24,8 @@ Safety: the file's architecture is read first, without running anything. A ``Lam
 the file) or a class that is not a built-in Keras layer is refused, naming the layer and its class, unless the
 caller trusts the file (``trust=True``); the model is then loaded with ``keras.models.load_model(path,
 compile=False, safe_mode=not trust)``. Every bad file is a ``ModelFileError`` with a one-line message.
+Trust is the session's: the imported project's graph is trusted in memory (``core.trust``), and the saved
+project only marks its code nodes (``settings["code"]``); opening it again needs trust again.
 """
 from __future__ import annotations
 
@@ -525,7 +527,7 @@ def convert_model(model, graph, *, trust=False, where="model", settings_for=None
                 if kind in ("unsafe", "custom"):
                     params["module"] = e.get("module")
                     params["registered_name"] = e.get("registered_name")
-                    extra_settings["trusted_code"] = True
+                    extra_settings["code"] = True   # only says "holds code"; trust is the session's (core.trust)
         owner = None
         for i, (tpl, refs) in enumerate(calls.get(lname) or [({"args": [], "kwargs": {}}, [])]):
             n_in = len(refs)
@@ -663,6 +665,9 @@ def import_model(path, *, trust=False, layout=True, name=None) -> Imported:
     project.description = f"Imported from {mf.path.name} ({type(model).__name__} '{model.name}')."
     graph = project.graph
     conv = convert_model(model, graph, trust=trust, where=mf.path.name)
+    if trust:   # the person who asked to trust the file: this session's project runs its code (never saved)
+        from .trust import set_trusted
+        set_trusted(graph)
     output_names = [graph.nodes[k].name for k in conv.outputs]
     losses = _losses_for(mf.compile, output_names)
     metrics = (mf.compile or {}).get("metrics")

@@ -554,11 +554,18 @@ def make_preview(ds, n=PREVIEW_N, spec=None, base_dir=None):
         y = np.asarray(ds.train.y[0]) if ds.train.y else None
     elif ds.train.tf_dataset is not None:
         xs, ys = [], []
-        for bx, by in ds.train.tf_dataset.take(max(1, n // 8 + 1)):
-            xs.append(np.asarray(bx))
-            ys.append(np.asarray(by))
-            if sum(len(a) for a in xs) >= n:
-                break
+        try:
+            for bx, by in ds.train.tf_dataset.take(max(1, n // 8 + 1)):
+                xs.append(np.asarray(bx))
+                ys.append(np.asarray(by))
+                if sum(len(a) for a in xs) >= n:
+                    break
+        except Exception as e:  # noqa: BLE001  (an image that cannot be decoded: name the file)
+            from core.data import stream_error
+            err = stream_error(e)
+            if err is None:
+                raise
+            raise err from None
         if xs:
             x = np.concatenate(xs)[:n]
             y = np.concatenate(ys)

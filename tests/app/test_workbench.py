@@ -6,6 +6,7 @@ in the real MainWindow.
 """
 from __future__ import annotations
 
+import html
 
 import numpy as np
 import pytest
@@ -213,7 +214,8 @@ def test_errors_are_reported_without_a_crash(qtbot, tmp_path):
         assert blocker.args[0] is None
         assert "(64,)" in wb.train_panel.message.text() and "(8, 8, 1)" in wb.train_panel.message.text()
         assert w.locked[-1][0] is False and wb.train_panel.start_btn.isEnabled()
-        # NaN in the data: the loss becomes NaN, the run ends with a message, plots stay
+        # NaN in the data: the whole file is checked when it loads (wherever the split puts the sample), the data
+        # panel says which array, sample and value, and a start is refused with the same message
         x = np.random.default_rng(0).normal(size=(400, 8, 8, 1)).astype("float32")
         x[5, 0, 0, 0] = np.nan
         y = np.arange(400) % 10
@@ -222,12 +224,28 @@ def test_errors_are_reported_without_a_crash(qtbot, tmp_path):
                 "validation_split": 0.2, "test_split": 0.2}
         wb.data_panel.load(data)
         wb._data_spec_changed(data)
-        qtbot.waitUntil(lambda: wb.dataset is not None and wb.dataset.name != "digits", timeout=30000)
+        qtbot.waitUntil(lambda: wb._data_error is not None, timeout=30000)
+        want = "bad.npz: array 'x' has a NaN at sample 5 (index [5, 0, 0, 0])"
+        assert wb.dataset is None and want in wb._data_error
+        assert want in html.unescape(wb.data_panel.status.text())
+        with qtbot.waitSignal(wb.run_finished, timeout=60000) as blocker:
+            wb.start()
+        assert blocker.args[0] is None                       # refused before training started
+        message = html.unescape(wb.train_panel.message.text())
+        assert want in message and "finite numbers" in message
+        assert w.locked[-1][0] is False and wb.train_panel.start_btn.isEnabled()
+        # finite data so large (every sample 3e38) that the network overflows: the loss becomes NaN in the first
+        # epoch whatever the split (every sample is the same), and the run ends with a message
+        np.savez(tmp_path / "huge.npz", x=np.full((400, 8, 8, 1), 3e38, dtype="float32"), y=y)
+        data = dict(data, path=str(tmp_path / "huge.npz"))
+        wb.data_panel.load(data)
+        wb._data_spec_changed(data)
+        qtbot.waitUntil(lambda: wb.dataset is not None and wb.dataset.name == "huge", timeout=30000)
         with qtbot.waitSignal(wb.run_finished, timeout=120000) as blocker:
             wb.start()
         r = blocker.args[0]
-        assert r is not None and r.error is not None and r.error.kind == "nan"
-        assert "NaN" in wb.train_panel.message.text() or "nan" in wb.train_panel.message.text()
+        assert r is not None and r.error is not None and r.error.kind == "nan", r and r.error
+        assert "loss became nan" in wb.train_panel.message.text()
         assert w.locked[-1][0] is False
         assert wb.train_panel.start_btn.isEnabled()
     finally:

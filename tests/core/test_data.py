@@ -288,6 +288,28 @@ def test_csv_bad_input(tmp_path):
         load_dataset({"source": "csv", "path": "t.csv", "target": "label", "task": "sorting"}, base_dir=tmp_path)
 
 
+def test_csv_values_beyond_float32_empty_rows_and_unreadable_lines(tmp_path):
+    _csv(tmp_path, "a,b,label\n1,2,x\n1e39,3,y\n4,5,x\n-1e40,1,y\n")
+    with pytest.raises(DataError) as e:
+        load_dataset({"source": "csv", "path": "t.csv", "target": "label"}, base_dir=tmp_path)
+    assert str(e.value).startswith("t.csv: column 'a' has '1e39' in line 3 (row 2); 2 rows in all hold such values; "
+                                   "values must be finite numbers that fit 32-bit floats")
+    _csv(tmp_path, ",,\n , ,\n")
+    with pytest.raises(DataError, match=r"t.csv holds no values \(only empty rows\)"):
+        load_dataset({"source": "csv", "path": "t.csv"}, base_dir=tmp_path)
+    _csv(tmp_path, 'a,b,label\n1,2,x\n3,"' + "z" * 200000 + '",y\n')
+    with pytest.raises(DataError, match=r"t.csv line 3 cannot be read as CSV \(field larger than field limit"):
+        load_dataset({"source": "csv", "path": "t.csv", "target": "label"}, base_dir=tmp_path)
+    _csv(tmp_path, "a,b,label\n1,2,x\n3," + "w" * 5000 + ",y\n4,5,x\n")
+    with pytest.raises(DataError) as e:
+        load_dataset({"source": "csv", "path": "t.csv", "target": "label", "features": ["a", "b"]}, base_dir=tmp_path)
+    assert "column 'b' has text 'wwww" in str(e.value) and "(5,000 characters)" in str(e.value)
+    assert len(str(e.value)) < 200
+    (tmp_path / "dir.csv").mkdir()
+    with pytest.raises(DataError, match=r"dir.csv is a folder, not a CSV file"):
+        load_dataset({"source": "csv", "path": "dir.csv"}, base_dir=tmp_path)
+
+
 # -- NPZ -----------------------------------------------------------------------------------------------------------
 def test_npz_named_arrays_several_inputs_outputs(tmp_path):
     rng = np.random.default_rng(0)
@@ -328,6 +350,112 @@ def test_npz_bad_input(tmp_path):
         load_dataset({"source": "npz", "path": "nothere.npz"}, base_dir=tmp_path)
     with pytest.raises(DataError, match=r"'path' is missing"):
         load_dataset({"source": "npz"}, base_dir=tmp_path)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_npz_nan_is_refused_wherever_the_split_puts_it(tmp_path, seed):
+    x = np.random.default_rng(0).normal(size=(120, 4)).astype("float32")
+    x[77, 2] = np.nan
+    np.savez(tmp_path / "nan.npz", features=x, labels=np.arange(120) % 3)
+    spec = {"source": "npz", "path": "nan.npz", "x": "features", "y": "labels", "validation_split": 0.2,
+            "test_split": 0.2, "seed": seed}
+    with pytest.raises(DataError) as e:
+        load_dataset(spec, base_dir=tmp_path)
+    assert str(e.value) == ("nan.npz: array 'features' has a NaN at sample 77 (index [77, 2]); Layerwise needs "
+                            "finite numbers: fix or drop those samples")
+
+
+def test_npz_infinite_and_too_large_values_in_inputs_and_targets(tmp_path):
+    x = np.zeros((50, 3))
+    x[4, 1], x[9, 0] = np.inf, -np.inf
+    np.savez(tmp_path / "inf.npz", x=x, y=np.arange(50) % 2)
+    with pytest.raises(DataError) as e:
+        load_dataset({"source": "npz", "path": "inf.npz"}, base_dir=tmp_path)
+    assert str(e.value).startswith("inf.npz: array 'x' has an infinite value (inf) at sample 4 (index [4, 1]); "
+                                   "2 samples in all hold NaN or infinite values")
+    y = np.linspace(0, 1, 50)
+    y[3] = np.nan                                            # a regression target
+    np.savez(tmp_path / "ynan.npz", x=np.zeros((50, 3)), y=y)
+    with pytest.raises(DataError, match=r"^ynan.npz: array 'y' has a NaN at sample 3; Layerwise needs finite"):
+        load_dataset({"source": "npz", "path": "ynan.npz"}, base_dir=tmp_path)
+    x = np.zeros((50, 3))
+    x[6, 2] = 1e39                                           # finite in float64, inf once trained as float32
+    np.savez(tmp_path / "big.npz", x=x, y=np.arange(50) % 2)
+    with pytest.raises(DataError, match=r"big.npz: array 'x' has the value 1e\+39 at sample 6 \(index \[6, 2\]\): "
+                                        r"too large for the 32-bit floats"):
+        load_dataset({"source": "npz", "path": "big.npz"}, base_dir=tmp_path)
+    # int64 values beyond int32 are not wrapped around: they become floats
+    np.savez(tmp_path / "ids.npz", x=np.arange(10, dtype=np.int64) * 10 ** 12, y=np.arange(10) % 2)
+    ds = load_dataset({"source": "npz", "path": "ids.npz", "validation_split": 0, "test_split": 0}, base_dir=tmp_path)
+    assert ds.train.x[0].dtype == np.float32 and sorted(ds.train.x[0][:, 0].tolist())[-1] == pytest.approx(9e12)
+
+
+def test_npz_arrays_that_are_not_one_entry_per_sample(tmp_path):
+    cases = [
+        ("zero.npz", dict(x=np.float64(3), y=np.arange(2)), "zero.npz: array 'x' is a single value (shape ()), not "
+                                                             "one entry per sample"),
+        ("empty.npz", dict(x=np.zeros((0, 3)), y=np.zeros(0)), "empty.npz: array 'x' is empty (shape (0, 3)): no "
+                                                                "samples"),
+        ("nofeat.npz", dict(x=np.zeros((10, 0)), y=np.arange(10) % 2), "nofeat.npz: array 'x' has no values per "
+                                                                       "sample (shape (10, 0))"),
+        ("ystr.npz", dict(x=np.zeros((10, 2)), y=np.float64(1)), "ystr.npz: array 'y' is a single value"),
+        ("text.npz", dict(x=np.array(["a", "b"] * 5), y=np.arange(10) % 2), "text.npz: array 'x' holds <U1 values; "
+                                                                            "inputs must be numbers"),
+        ("cplx.npz", dict(x=np.zeros((10, 2), complex), y=np.arange(10) % 2), "array 'x' holds complex128 values"),
+    ]
+    for name, arrays, message in cases:
+        np.savez(tmp_path / name, **arrays)
+        with pytest.raises(DataError) as e:
+            load_dataset({"source": "npz", "path": name}, base_dir=tmp_path)
+        assert message in str(e.value), (name, str(e.value))
+
+
+def test_npz_files_that_are_damaged_or_unsafe(tmp_path):
+    import io
+    import pickle
+    import zipfile
+
+    def fails(name, fragment, **spec):
+        with pytest.raises(DataError) as e:
+            load_dataset(dict({"source": "npz", "path": name}, **spec), base_dir=tmp_path)
+        assert fragment in str(e.value), str(e.value)
+        return str(e.value)
+
+    # object arrays are never unpickled (a pickle could run code)
+    class Boom:
+        def __reduce__(self):
+            return (pytest.fail, ("the pickle was loaded",))
+    ragged = np.empty(10, dtype=object)
+    ragged[:] = [Boom()] * 10
+    np.savez(tmp_path / "obj.npz", x=ragged, y=np.arange(10) % 2)
+    fails("obj.npz", "obj.npz: array 'x' (data setting 'x') holds Python objects (dtype object")
+    # a header that claims terabytes, over a few bytes of data
+    head = io.BytesIO()
+    np.lib.format.write_array_header_1_0(head, {"descr": "<f8", "fortran_order": False, "shape": (10 ** 6, 10 ** 6)})
+    with zipfile.ZipFile(tmp_path / "huge.npz", "w") as z:
+        z.writestr("x.npy", head.getvalue() + b"\0" * 64)
+        z.writestr("y.npy", head.getvalue() + b"\0" * 64)
+    fails("huge.npz", "huge.npz: array 'x' (data setting 'x') declares shape (1000000, 1000000) of float64 (8.0 TB) "
+                      "but the file holds only 64 bytes of it: the file is damaged or cut short")
+    # a zip member that is not .npy data
+    with zipfile.ZipFile(tmp_path / "junk.npz", "w") as z:
+        z.writestr("x.npy", b"hello")
+        z.writestr("y.npy", pickle.dumps([1, 2]))
+    fails("junk.npz", "junk.npz: array 'x' (data setting 'x') is not numpy array data")
+    # damaged bytes inside a member (CRC check)
+    np.savez(tmp_path / "ok.npz", x=np.zeros((100, 3)), y=np.arange(100) % 2)
+    raw = bytearray((tmp_path / "ok.npz").read_bytes())
+    raw[raw.find(b"\0" * 40) + 10] = 7
+    (tmp_path / "crc.npz").write_bytes(bytes(raw))
+    fails("crc.npz", "crc.npz: array 'x' (data setting 'x') cannot be read: the file is damaged (Bad CRC-32")
+    (tmp_path / "cut.npz").write_bytes(bytes(raw[:len(raw) // 2]))
+    fails("cut.npz", "cut.npz is not a readable .npz file: it is not a zip archive of arrays, or it is cut short")
+    np.save(tmp_path / "one.npy", np.zeros(3))
+    (tmp_path / "one.npz").write_bytes((tmp_path / "one.npy").read_bytes())
+    fails("one.npz", "one.npz holds a single array, not named arrays")
+    (tmp_path / "folder.npz").mkdir()
+    fails("folder.npz", "folder.npz is a folder, not an .npz file")
+    fails("ok.npz", "data setting 'x' is 5; it names an array of ok.npz (or lists several); arrays found: x, y", x=5)
 
 
 # -- image folder --------------------------------------------------------------------------------------------------
@@ -382,6 +510,86 @@ def test_image_folder_bad_input(tmp_path):
         load_dataset({"source": "image_folder", "path": "two", "image_size": [0, 4]}, base_dir=tmp_path)
     with pytest.raises(DataError, match=r"nowhere: no such folder"):
         load_dataset({"source": "image_folder", "path": "nowhere"}, base_dir=tmp_path)
+
+
+def _bad_image_folder(tmp_path, name, content):
+    import shutil
+    folder = tmp_path / "pics"
+    shutil.rmtree(folder, ignore_errors=True)
+    _write_pngs(folder, {"cats": 4, "dogs": 4})
+    bad = folder / "dogs" / name
+    bad.write_bytes(content)
+    return bad
+
+
+def _jpeg_bytes():
+    import tensorflow as tf
+    return tf.io.encode_jpeg(np.random.default_rng(1).integers(0, 256, (10, 12, 3), dtype=np.uint8)).numpy()
+
+
+@pytest.mark.parametrize("name, content, fragment", [
+    ("note.png", b"hello, this is not an image\n", "holds text, not an image (it starts with 'hello, this is not a')"),
+    ("blank.jpg", b"", "is empty (0 bytes)"),
+    ("noise.gif", bytes(range(200, 256)) * 3, "is not a PNG, JPEG, GIF or BMP image (its first bytes are c8 c9"),
+    ("cut.jpg", "jpeg-half", "cannot be decoded as JPEG ("),
+    ("cut.png", "png-half", "cannot be decoded as PNG ("),
+])
+def test_image_folder_names_the_file_that_is_not_an_image(tmp_path, name, content, fragment):
+    import tensorflow as tf
+    if content == "jpeg-half":
+        jpg = _jpeg_bytes()
+        content = jpg[:len(jpg) // 2]
+    elif content == "png-half":
+        png = tf.io.encode_png(np.zeros((10, 12, 3), np.uint8) + 7).numpy()
+        content = png[:len(png) // 2]
+    bad = _bad_image_folder(tmp_path, name, content)
+    with pytest.raises(DataError) as e:
+        load_dataset({"source": "image_folder", "path": "pics", "image_size": [8, 8]}, base_dir=tmp_path)
+    msg = str(e.value)
+    assert msg.startswith(f"image {bad} {fragment}"), msg
+    assert "remove it from the image folder or replace it with a real image" in msg
+
+
+def test_image_folder_counts_the_bad_files_and_accepts_misnamed_images(tmp_path):
+    bad = _bad_image_folder(tmp_path, "a.png", b"text")
+    for n in ("b.png", "c.png"):
+        (bad.parent / n).write_bytes(b"")
+    with pytest.raises(DataError) as e:
+        load_dataset({"source": "image_folder", "path": "pics", "image_size": [8, 8]}, base_dir=tmp_path)
+    assert f"image {bad} holds text" in str(e.value) and "(2 more bad files: dogs/b.png, dogs/c.png)" in str(e.value)
+    # JPEG data under a .png name decodes (the decoder goes by the content): accepted
+    _bad_image_folder(tmp_path, "photo.png", _jpeg_bytes())
+    ds = load_dataset({"source": "image_folder", "path": "pics", "image_size": [8, 8], "validation_split": 0},
+                      base_dir=tmp_path)
+    assert ds.train.n == 9 and sum(int(x.shape[0]) for x, _ in ds.train.tf_dataset) == 9
+
+
+def test_image_that_breaks_while_streaming_is_named(tmp_path, monkeypatch):
+    import tensorflow as tf
+    from core.project import Project
+    from core.training import TrainConfig, run
+    # damaged inside (header and end intact): only a full decode finds it, and big folders are not decoded up front
+    png = bytearray(tf.io.encode_png(np.random.default_rng(2).integers(0, 256, (10, 12, 3), dtype=np.uint8)).numpy())
+    for i in range(40, len(png) - 20):
+        png[i] ^= 0x55
+    bad = _bad_image_folder(tmp_path, "inside.png", bytes(png))
+    spec = {"source": "image_folder", "path": "pics", "image_size": [8, 8], "batch_size": 3, "validation_split": 0}
+    with pytest.raises(DataError, match=r"cannot be decoded as PNG"):
+        load_dataset(spec, base_dir=tmp_path)                        # a small folder: every image decoded once
+    monkeypatch.setattr(D, "IMAGE_DECODE_CHECK_BYTES", 0)
+    ds = load_dataset(spec, base_dir=tmp_path)
+    with pytest.raises(tf.errors.InvalidArgumentError) as e:
+        for _ in ds.train.tf_dataset:
+            pass
+    err = D.stream_error(e.value)
+    assert isinstance(err, DataError) and str(err) == (f"image {bad} cannot be read or decoded (damaged, cut short or "
+                                                       f"not an image); remove it from the image folder or replace it "
+                                                       f"with a real image")
+    assert D.stream_error(ValueError("something else")) is None
+    # the training engine stops with a data error that names the file
+    g = _mlp((8, 8, 3), 2, in_name="image", out_name="label")
+    res = run(Project(graph=g, name="pics"), data=ds, config=TrainConfig(epochs=2, batch_size=3))
+    assert res.error is not None and res.error.kind == "data" and str(bad) in str(res.error), res.error
 
 
 # -- Keras datasets through Keras' cache ---------------------------------------------------------------------------
@@ -474,6 +682,17 @@ def test_keras_cached_file_that_is_broken(keras_home):
     (keras_home / "mnist.npz").write_bytes(b"junk")
     with pytest.raises(DataError, match=r"MNIST in Keras' cache .*mnist.npz\) cannot be read"):
         load_dataset({"source": "keras", "name": "mnist"})
+
+
+def test_keras_cached_file_with_nan(keras_home):
+    x = np.zeros((30, 28, 28), dtype=np.float32)
+    x[12, 3, 4] = np.nan
+    np.savez(keras_home / "mnist.npz", x_train=x, y_train=np.arange(30) % 10, x_test=x[:5].copy() * 0,
+             y_test=np.arange(5))
+    with pytest.raises(DataError) as e:
+        load_dataset({"source": "keras", "name": "mnist"})
+    assert "MNIST in Keras' cache" in str(e.value) and "array 'x_train' has a NaN at sample 12 (index [12, 3, 4])" \
+        in str(e.value)
 
 
 # -- fit checks on examples and multi-output -----------------------------------------------------------------------
