@@ -13,11 +13,13 @@ from PySide6.QtGui import QUndoCommand
 
 from core.graph import Edge
 
+from .safe import clip
+
 MERGE_SECONDS = 1.5
 
 
 def _short(node):
-    return node.name if node is not None else "node"
+    return clip(node.name) if node is not None else "node"
 
 
 class AddNode(QUndoCommand):
@@ -37,7 +39,7 @@ class AddNode(QUndoCommand):
             self.node = g.add_node(self.type_name, self.params, name=self.name, pos=self.pos)
             if self.connect_from is not None and g.can_connect(self.connect_from, self.node.id) is None:
                 self.edges = [g.connect(self.connect_from, self.node.id)]
-            self.setText(f"Add {self.node.name}")
+            self.setText(f"Add {clip(self.node.name)}")
         else:
             g.insert_node(self.node, self.edges, self.index)
 
@@ -153,7 +155,7 @@ class SetParam(QUndoCommand):
 
     def __init__(self, graph, node_id, key, value):
         node = graph.node(node_id)
-        super().__init__(f"Change {node.name} {key.replace('_', ' ')}")
+        super().__init__(f"Change {clip(node.name)} {key.replace('_', ' ')}")
         self.graph, self.node_id, self.key = graph, node_id, key
         self.value = copy.deepcopy(value)
         self.old = copy.deepcopy(node.params.get(key))
@@ -182,7 +184,7 @@ class SetSetting(QUndoCommand):
 
     def __init__(self, graph, node_id, key, value):
         node = graph.node(node_id)
-        super().__init__(f"Change {node.name} {self.LABELS.get(key, key)}")
+        super().__init__(f"Change {clip(node.name)} {self.LABELS.get(key, key)}")
         self.graph, self.node_id, self.key, self.value = graph, node_id, key, value
         self.old = node.settings.get(key)
 
@@ -196,7 +198,7 @@ class SetSetting(QUndoCommand):
 class Rename(QUndoCommand):
     def __init__(self, graph, node_id, name):
         node = graph.node(node_id)
-        super().__init__(f"Rename {node.name} to {name}")
+        super().__init__(f"Rename {clip(node.name)} to {clip(name)}")
         self.graph, self.node_id, self.name, self.old = graph, node_id, name, node.name
 
     def redo(self):
@@ -224,7 +226,7 @@ class Paste(QUndoCommand):
             self.nodes = [g.nodes[k] for k in self.ids]
             self.edges = [e for e in g.edges if e.src in keep and e.dst in keep]
             n = len(self.ids)
-            self.setText(f"{self.text()} {self.nodes[0].name}" if n == 1 else f"{self.text()} {n} nodes")
+            self.setText(f"{self.text()} {clip(self.nodes[0].name)}" if n == 1 else f"{self.text()} {n} nodes")
         else:
             for node in self.nodes:
                 g.insert_node(node)
@@ -289,8 +291,14 @@ def _set(project, path, value):
         setattr(project, path[0], value)
         return
     obj = getattr(project, path[0])
+    if not isinstance(obj, dict):   # a section the file gave as another type: an edit replaces it
+        obj = {}
+        setattr(project, path[0], obj)
     for k in path[1:-1]:
-        obj = obj.setdefault(k, {})
+        nxt = obj.get(k)
+        if not isinstance(nxt, dict):
+            nxt = obj[k] = {}
+        obj = nxt
     if value is _MISSING:
         obj.pop(path[-1], None)
     else:

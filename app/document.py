@@ -23,6 +23,39 @@ from core.project import Project, parse_graph
 log = logging.getLogger(__name__)
 
 
+class ShowError(Exception):
+    """A view raised while it showed a project (``Document.set_project(..., strict=True)``); ``errors`` holds
+    the exceptions. The previous project is open again."""
+
+    def __init__(self, errors):
+        self.errors = list(errors)
+        e = self.errors[0]
+        super().__init__(f"{type(e).__name__}: {e}")
+
+
+@contextlib.contextmanager
+def collect_slot_errors(errors: list):
+    """Collect the exceptions that Qt slots raise in the GUI thread while the block runs (PySide hands them to
+    ``sys.excepthook`` instead of to the code that emitted the signal)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield errors
+        return
+    saved = sys.excepthook
+
+    def hook(exc_type, exc, tb):
+        if issubclass(exc_type, (KeyboardInterrupt, SystemExit)):
+            saved(exc_type, exc, tb)
+            return
+        log.error("error while showing the project", exc_info=(exc_type, exc, tb))
+        errors.append(exc)
+
+    sys.excepthook = hook
+    try:
+        yield errors
+    finally:
+        sys.excepthook = saved
+
+
 @contextlib.contextmanager
 def quiet_stderr():
     """Silence TensorFlow's C++ start-up chatter on file descriptor 2 while it loads in the background
@@ -64,7 +97,7 @@ class Document(QObject):
     def __init__(self, project: Project | None = None, parent=None):
         super().__init__(parent)
         self.undo_stack = QUndoStack(self)
-        self.undo_stack.cleanChanged.connect(lambda clean: self.dirty_changed.emit(self.dirty))
+        self.undo_stack.cleanChanged.connect(self._clean_changed)
         self.project = None
         self.result = None
         self.inference = None
@@ -86,23 +119,49 @@ class Document(QObject):
     def graph(self):
         return self.project.graph
 
-    def set_project(self, project: Project):
-        """Replace the open project (New/Open); the undo history starts afresh."""
-        if self.project is not None:
-            ev = self.project.graph.events
-            ev.changed.disconnect(self._graph_changed)
+    def _clean_changed(self, _clean):
+        try:
+            self.dirty_changed.emit(self.dirty)
+        except RuntimeError:   # the stack is being destroyed with the window
+            pass
+
+    def set_project(self, project: Project, strict: bool = False):
+        """Replace the open project (New/Open); the undo history starts afresh.
+
+        With ``strict``, an exception a view raises while it shows ``project`` puts the previous project back
+        (with its undo history and unsaved changes) and raises ``ShowError``."""
+        old, old_result = self.project, self.result
+        self._swap_graph(old, project)
         self.project = project
         self.result = None
         from core.infer import Inference
         self.inference = Inference() if self.inference is None else self.inference
+        errors = []
+        with collect_slot_errors(errors) if (strict and old is not None) else contextlib.nullcontext():
+            self.project_changed.emit(project)
+            self.direction_changed.emit(self.direction)
+        if errors:
+            self._swap_graph(project, old)
+            self.project, self.result = old, old_result
+            again = []
+            with collect_slot_errors(again):
+                self.project_changed.emit(old)
+                self.direction_changed.emit(self.direction)
+            self.dirty_changed.emit(self.dirty)
+            self.schedule_inference()
+            raise ShowError(errors)
+        # the old history goes only now: a failed show above keeps it
         self.undo_stack.clear()
         self.undo_stack.setClean()
         self._extra_dirty = False
-        project.graph.events.changed.connect(self._graph_changed)
-        self.project_changed.emit(project)
-        self.direction_changed.emit(self.direction)
         self.dirty_changed.emit(False)
         self.schedule_inference()
+
+    def _swap_graph(self, old, new):
+        if old is not None:
+            old.graph.events.changed.disconnect(self._graph_changed)
+        if new is not None:
+            new.graph.events.changed.connect(self._graph_changed)
 
     @property
     def direction(self):

@@ -158,13 +158,25 @@ class FileController(QObject):
             self.w.show_error("Cannot open the project", f"{path}: {type(e).__name__}: {e}")
             return False
         self.ask_trust(project)
-        self.doc.set_project(project)
+        if not self.show_project(project, path):
+            return False
         for warning in project.extra.pop("_warnings", []):
             self.doc.message.emit(warning)
         if not example:
             self.add_recent(path)
         self.w.editor.fit()
         self.doc.message.emit(f"Opened {Path(path).name}" + (" (example: Save As to keep your changes)" if example else ""))
+        return True
+
+    def show_project(self, project, path) -> bool:
+        """Show a loaded project; when a panel fails on it, say so naming the file (the current project stays)."""
+        from .document import ShowError
+        try:
+            self.doc.set_project(project, strict=True)
+        except ShowError as e:
+            self.w.show_error("Cannot open the project",
+                              f"{path}: the project could not be shown ({e}).\n\nThe current project is still open.")
+            return False
         return True
 
     def open_recent(self, path):

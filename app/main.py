@@ -103,29 +103,66 @@ def install_exception_hooks(get_window=lambda: None):
     threading.excepthook = thread_hook
 
 
-def initial_project(path, settings):
-    """(project, error): the file asked for, else the last project, else the digits example."""
+def _load(path):
+    """(project, None) or (None, a message naming the file): whatever goes wrong while loading it."""
     from core.errors import LayerwiseError
     from core.project import load_project
+    try:
+        return load_project(path), None
+    except LayerwiseError as e:
+        text = str(e)
+        return None, text if str(path) in text else f"{path}: {text}"
+    except Exception as e:  # a bug or a resource limit: the window still starts
+        log.exception("opening %s failed", path)
+        return None, f"{path}: {type(e).__name__}: {e}"
+
+
+def fallback_project():
+    """The digits example, else an empty project (what the window shows when the file asked for fails)."""
     from .files import load_example, new_project
     from .paths import DEFAULT_EXAMPLE
+    try:
+        return load_example(DEFAULT_EXAMPLE), None
+    except Exception as e:
+        log.warning("the example %s did not open: %s", DEFAULT_EXAMPLE, e)
+        return new_project(), str(e)
+
+
+def initial_project(path, settings):
+    """(project, error): the file asked for, else the last project, else the digits example."""
     error = None
     if path:
-        try:
-            return load_project(path), None
-        except LayerwiseError as e:
-            error = str(e)
+        project, error = _load(path)
+        if project is not None:
+            return project, None
     else:
         last = settings.value("last_project", "")
-        if last and os.path.exists(last):
-            try:
-                return load_project(last), None
-            except LayerwiseError as e:
-                log.warning("last project %s not opened: %s", last, e)
+        if isinstance(last, str) and last and os.path.exists(last):
+            project, why = _load(last)
+            if project is not None:
+                return project, None
+            log.warning("last project %s not opened: %s", last, why)
+    project, why = fallback_project()
+    return project, error or why
+
+
+def make_window(project, path=None):
+    """(window, error): the main window showing ``project``; when building it fails on that project, the window
+    shows the example (or an empty project) instead and ``error`` says why, naming the file."""
+    from .main_window import MainWindow
     try:
-        return load_example(DEFAULT_EXAMPLE), error
-    except LayerwiseError as e:
-        return new_project(), error or str(e)
+        return MainWindow(project), None
+    except Exception as e:
+        log.exception("showing %s failed", path or project.name)
+        where = path or getattr(project, "path", None) or project.name
+        error = f"{where}: the project could not be shown ({type(e).__name__}: {e})"
+    project, _why = fallback_project()
+    try:
+        return MainWindow(project), error
+    except Exception:
+        log.exception("showing the example failed")
+        from .files import new_project
+        return MainWindow(new_project()), error
 
 
 def run_gui(path=None) -> int:
@@ -152,15 +189,16 @@ def run_gui(path=None) -> int:
     settings = paths.settings()
     theme.manager().set_mode(str(settings.value("theme", "system")))
     trace("theme applied")
-    from .main_window import MainWindow
+    from . import main_window  # noqa: F401  (timed on its own)
     trace("main window module imported")
     project, error = initial_project(path, settings)
     trace("project loaded")
-    window = MainWindow(project)
+    window, build_error = make_window(project, path)
+    error = error or build_error
     trace("main window built")
     window.files.ask_trust(window.project)   # a project with Python code runs it only if the person says so, now
-    if project.path is not None:
-        window.files.add_recent(project.path)   # remembered as the last project
+    if window.project.path is not None:
+        window.files.add_recent(window.project.path)   # remembered as the last project
     install_exception_hooks(lambda: window)
     geom = settings.value("window/geometry")
     if geom is not None:
@@ -187,7 +225,7 @@ def run_gui(path=None) -> int:
     window.view.viewport().installEventFilter(watcher)
     window.show()
     trace("show() returned")
-    if path and error:
+    if error and (path or build_error):
         QTimer.singleShot(0, lambda: window.show_error("Cannot open the project", error))
     QTimer.singleShot(400, window.files.offer_recovery)
     return app.exec()

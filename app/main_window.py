@@ -12,7 +12,7 @@ import logging
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QScrollArea, QTabBar, QTabWidget, QUndoView, QWidget
 
-from . import icons, paths, theme
+from . import icons, paths, safe, theme
 from .actions import Actions
 from .document import Document
 from .editor.canvas import CanvasWidget
@@ -234,7 +234,7 @@ class MainWindow(QMainWindow):
             box.exec()
 
     def update_title(self):
-        self.setWindowTitle(f"{self.project.name or 'untitled'}[*] — Layerwise")
+        self.setWindowTitle(f"{safe.clip(self.project.name or 'untitled')}[*] — Layerwise")
         self.setWindowModified(self.document.dirty)
 
     def set_theme(self, mode):

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QApplication
 from core.errors import LayerwiseError
 from core.project import validate_graph_dict
 
-from .. import commands
+from .. import commands, safe
 from . import layout
 from .node_item import NodeItem
 from .scene import GraphScene
@@ -19,6 +19,7 @@ from .style import GRID, NODE_H, NODE_W
 from .view import GraphView
 
 GRAPH_MIME = "application/x-layerwise-graph"
+MAX_IMAGE_SIDE = 16384.0   # pixels: a picture of the graph never needs a gigabyte
 
 
 def _snap(v):
@@ -147,8 +148,10 @@ class EditorController(QObject):
         return data
 
     def _paste_offset(self, data):
-        xs = [float(n.get("pos", (0, 0))[0]) for n in data["nodes"]]
-        ys = [float(n.get("pos", (0, 0))[1]) for n in data["nodes"]]
+        nan = float("nan")
+        pos = [safe.xy(n.get("pos", (0, 0)) if isinstance(n, dict) else None, (nan, nan)) for n in data["nodes"]]
+        xs = [x for x, _y in pos if x == x] or [0.0]   # non-finite positions are left out (x == x: not NaN)
+        ys = [y for _x, y in pos if y == y] or [0.0]
         vp = self.view.viewport()
         local = vp.mapFromGlobal(QCursor.pos())
         if vp.rect().contains(local):
@@ -207,6 +210,7 @@ class EditorController(QObject):
         r = self.scene.nodes_rect().adjusted(-24, -24, 24, 24)
         if r.isEmpty():
             r = QRectF(0, 0, 200, 100)
+        scale = min(scale, MAX_IMAGE_SIDE / max(r.width(), r.height(), 1.0))   # nodes far apart: a smaller picture
         img = QImage(QSize(int(r.width() * scale), int(r.height() * scale)), QImage.Format.Format_ARGB32_Premultiplied)
         img.fill(QColor(self.scene.style.canvas))
         p = QPainter(img)
@@ -236,7 +240,7 @@ class EditorController(QObject):
             gen.setFileName(path)
             gen.setSize(QSize(int(r.width()), int(r.height())))
             gen.setViewBox(QRectF(0, 0, r.width(), r.height()))
-            gen.setTitle(self.doc.project.name)
+            gen.setTitle(safe.clip(self.doc.project.name))
             p = QPainter()
             if not p.begin(gen):
                 raise OSError(f"cannot write {path}")

@@ -5,6 +5,7 @@ sweeps down and up), then even spacing on a grid. Pure Python over the core grap
 """
 from __future__ import annotations
 
+from ..safe import coord
 from .style import GRID, NODE_H, NODE_W
 
 GAP_LR = (64.0, 36.0)    # between layers, between nodes of one layer
@@ -98,9 +99,12 @@ def compute(graph, direction="LR", sizes=None, anchor=None):
                 y += h + gap_node
             x += max((w_of(k) for k in row), default=NODE_W) + gap_layer
     if anchor is None:
-        xs = [n.pos[0] for n in graph.nodes.values()]
-        ys = [n.pos[1] for n in graph.nodes.values()]
-        anchor = (min(xs), min(ys))
+        # NaN, infinite or huge positions (a broken file) do not drag the layout off the canvas
+        nan = float("nan")
+        xs = [x for x in (coord(n.pos[0], nan) for n in graph.nodes.values()) if x == x]
+        ys = [y for y in (coord(n.pos[1], nan) for n in graph.nodes.values()) if y == y]
+        anchor = (min(xs, default=0.0), min(ys, default=0.0))
+    anchor = (coord(anchor[0]), coord(anchor[1]))
     mx = min(p[0] for p in out.values())
     my = min(p[1] for p in out.values())
     return {k: (_snap(x - mx + anchor[0]), _snap(y - my + anchor[1])) for k, (x, y) in out.items()}

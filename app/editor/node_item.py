@@ -6,12 +6,15 @@ Texts are elided once when they change, never per paint.
 """
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QPainterPath, QPixmap
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem
 
 from core import catalog
 
+from .. import safe
 from . import port_item
 from .style import FOOT_H, GRID, HEAD_H, LOD_SIMPLE, LOD_TEXT, NODE_H, NODE_W, PORT_R, PORT_STEP, RADIUS
 
@@ -27,6 +30,28 @@ def chip_pixmap(category) -> QPixmap:
         pm = category_icon(category).pixmap(40, 40)
         _chips[category] = pm
     return pm
+
+
+def scene_pos(pos) -> QPointF:
+    """Where the item of a node at ``pos`` goes: NaN or infinite coordinates become 0 and huge ones are clamped
+    inside the scene, so the view never gets non-finite geometry (whatever the file, a paste or a command said)."""
+    return QPointF(*safe.xy(pos))
+
+
+def group_inputs(node):
+    """How many inputs a group node's nested model takes (from its config), or None for other nodes."""
+    from core.groups import is_group
+    if not is_group(node):
+        return None
+    if node.params.get("class_name") == "Sequential":
+        return 1
+    cfg = node.params.get("config")
+    spec = cfg.get("input_layers") if isinstance(cfg, dict) else None
+    if isinstance(spec, dict):
+        return max(1, len(spec))
+    if isinstance(spec, list) and spec:
+        return 1 if isinstance(spec[0], str) else len(spec)
+    return None
 
 
 def format_count(n):
@@ -77,7 +102,7 @@ class NodeItem(QGraphicsItem):
         self._connecting = False
         self._brect = QRectF()
         self.refresh(node)
-        self.setPos(QPointF(*node.pos))
+        self.setPos(scene_pos(node.pos))
 
     # -- data -------------------------------------------------------------------------------------------
     def refresh(self, node=None):
@@ -86,12 +111,17 @@ class NodeItem(QGraphicsItem):
         spec = node.spec
         self.type_name = node.type
         self.category = spec.category if spec else "Other"
-        self.name = node.name
-        self.summary = catalog.summary_text(node.type, node.params)
+        # names and summaries are cut before any eliding: a megabyte of text is never laid out
+        self.name = safe.clip(node.name, safe.EDIT_CHARS)
+        self.summary = safe.clip(catalog.summary_text(node.type, node.params), safe.EDIT_CHARS)
         self.description = spec.description if spec else ""
         self.frozen = node.settings.get("trainable", True) is False
         self.has_out = node.type != "Output"
         self.n_in = self.sc.graph.port_count(node.id) if (spec and spec.inputs[1] != 0) else 0
+        self.fixed_inputs = group_inputs(node)
+        if self.fixed_inputs is not None:   # a nested model takes as many inputs as its config says, no spare one
+            used = max([e.port + 1 for e in self.sc.graph.in_edges(node.id)], default=0)
+            self.n_in = max(self.fixed_inputs, used)
         names = spec.input_names if spec else ()
         self.port_names = [spec.port_name(i) for i in range(self.n_in)] if (names and self.n_in > 1) else []
         self.connected = {e.port for e in self.sc.graph.in_edges(node.id)} if self.n_in else set()
@@ -135,18 +165,24 @@ class NodeItem(QGraphicsItem):
         st = self.sc.style
         self._overview = {}
         tw = self.w - self.x0 - 26 - 10
-        self._name_e = st.title_fm.elidedText(self.name, Qt.TextElideMode.ElideRight, tw)
-        self._summary_e = st.body_fm.elidedText(self.summary, Qt.TextElideMode.ElideRight, tw)
+        cut = 2 * safe.SHOWN_CHARS   # more than a card shows: eliding never measures a long text
+        self._name_e = st.title_fm.elidedText(safe.clip(self.name, cut), Qt.TextElideMode.ElideRight, tw)
+        self._summary_e = st.body_fm.elidedText(safe.clip(self.summary, cut), Qt.TextElideMode.ElideRight, tw)
         right = st.body_fm.horizontalAdvance(self.params_text) + 8 if self.params_text else 0
-        self._shape_e = st.shape_fm.elidedText(self.shape_text, Qt.TextElideMode.ElideMiddle,
+        self._shape_e = st.shape_fm.elidedText(safe.clip(self.shape_text, cut), Qt.TextElideMode.ElideMiddle,
                                                self.w - self.x0 - 12 - right)
-        tip = f"<b>{self.name}</b> — {self.summary}<br><span>{self.description}</span>"
+        esc = html.escape
+        tip = (f"<b>{esc(safe.clip(self.name))}</b> — {esc(safe.clip(self.summary))}"
+               f"<br><span>{esc(safe.clip(self.description, safe.TIP_CHARS))}</span>")
         if self.error:
-            tip += f"<br><br><b style='color:{st.tokens['error']}'>Problem:</b> {self.error}"
+            tip += (f"<br><br><b style='color:{st.tokens['error']}'>Problem:</b> "
+                    f"{esc(safe.clip(self.error, safe.TIP_CHARS))}")
         self.setToolTip(tip)
 
     def set_info(self, shape_text, params_text, error, has_shape=True):
         """Shape, parameter count and problem from the latest inference; repaints only on change."""
+        shape_text = safe.clip(shape_text, safe.EDIT_CHARS)
+        error = safe.clip(error, safe.EDIT_CHARS) if error else error
         if (shape_text, params_text, error, has_shape) == (self.shape_text, self.params_text, self.error, self.has_shape):
             return False
         self.shape_text, self.params_text, self.error, self.has_shape = shape_text, params_text, error, has_shape
@@ -224,7 +260,7 @@ class NodeItem(QGraphicsItem):
         font, fm, px = st.overview_font(lod)
         lines = self._overview.get(px)
         if lines is None:
-            lines = self._overview[px] = overview_lines(self.name, fm, self.w - 14)
+            lines = self._overview[px] = overview_lines(safe.clip(self.name, 2 * safe.SHOWN_CHARS), fm, self.w - 14)
         painter.setFont(font)
         painter.setPen(st.error if self.error else st.text)
         painter.drawText(QRectF(7, 0, self.w - 14, self.h), Qt.AlignmentFlag.AlignCenter, lines)

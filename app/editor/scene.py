@@ -5,14 +5,14 @@ the document, and the graph's events bring the items up to date.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtWidgets import QGraphicsScene
 
 from core.infer import shape_text
 
-from .. import commands
+from .. import commands, safe
 from .edge_item import EdgeItem, TempEdge
-from .node_item import NodeItem, format_count
+from .node_item import NodeItem, format_count, scene_pos
 from .style import CanvasStyle
 
 HUGE = 200_000.0
@@ -136,10 +136,11 @@ class GraphScene(QGraphicsScene):
 
     def _node_moved(self, node):
         item = self.nodes.get(node.id)
-        if item is not None and (item.pos().x(), item.pos().y()) != tuple(node.pos):
+        target = scene_pos(node.pos)
+        if item is not None and item.pos() != target:
             self.applying = True
             try:
-                item.setPos(QPointF(*node.pos))
+                item.setPos(target)
             finally:
                 self.applying = False
 
@@ -157,8 +158,11 @@ class GraphScene(QGraphicsScene):
         info = res.nodes.get(k) if res is not None else None
         if info is None:
             return item.set_info("…", "", None, False)
+        own = self._input_shape(k) if info.shape is None else None
         if info.shape is not None:
             text = shape_text(info.shape)
+        elif own is not None:   # an Input has its shape even while nothing is connected to it
+            return item.set_info(own, "", info.error, True)
         elif info.blocked:
             text = "waiting for inputs"
         else:
@@ -166,6 +170,17 @@ class GraphScene(QGraphicsScene):
         n = info.params
         params = f"{format_count(n)} params" if n else ""
         return item.set_info(text, params, info.error, info.shape is not None)
+
+    def _input_shape(self, k):
+        """An Input node's own shape as text ("8×8×1"), or None (another type, or no usable shape param)."""
+        node = self.graph.nodes.get(k) if self.graph is not None else None
+        if node is None or node.type != "Input":
+            return None
+        shape = node.params.get("shape")
+        if not isinstance(shape, (list, tuple)) or not all(
+                d is None or (isinstance(d, int) and not isinstance(d, bool)) for d in shape):
+            return None
+        return shape_text((None, *shape))
 
     # -- state ----------------------------------------------------------------------------------------------
     def set_style(self, style=None):
@@ -300,6 +315,10 @@ class GraphScene(QGraphicsScene):
                 reason = self.graph.can_connect(d["src"], it.node_id, port)
                 if port is None:
                     port = self.graph.free_port(it.node_id) if reason is None else None
+                if reason is None and port is not None and it.fixed_inputs is not None and port >= it.n_in:
+                    n = it.fixed_inputs
+                    reason = (f"{safe.clip(it.name)} (a nested model) takes {n} input{'s' if n != 1 else ''}, "
+                              f"and all are connected")
                 return it, "in", port, reason
             if it.node_id == d["dst"]:
                 continue
@@ -363,7 +382,7 @@ class GraphScene(QGraphicsScene):
             if pickup.dst == dst and pickup.port == port:
                 return
             stack = self.doc.undo_stack
-            stack.beginMacro(f"Reconnect {g.nodes[src].name} → {g.nodes[dst].name}")
+            stack.beginMacro(f"Reconnect {safe.clip(g.nodes[src].name)} → {safe.clip(g.nodes[dst].name)}")
             self.doc.push(commands.Disconnect(g, [pickup]))
             self.doc.push(commands.Connect(g, src, dst, port))
             stack.endMacro()

@@ -16,7 +16,7 @@ from core import catalog
 from core.graph import NAME_RE
 from core.infer import shape_text
 
-from .. import commands, icons
+from .. import commands, icons, safe
 from .param_editors import FloatSpin, align_label_columns, compact, label_for, make_editor
 
 
@@ -156,7 +156,7 @@ class Inspector(QWidget):
         grid.setColumnStretch(1, 1)
         row = 0
         lay.addWidget(_label("Layer", "section"))
-        self.name_edit = compact(QLineEdit(node.name))
+        self.name_edit = compact(QLineEdit(safe.clip(node.name, safe.EDIT_CHARS)))
         self.name_edit.editingFinished.connect(self._rename)
         grid.addWidget(_label("Name", "muted"), row, 0)
         grid.addWidget(self.name_edit, row, 1)
@@ -218,7 +218,7 @@ class Inspector(QWidget):
 
     def _keras_layer(self, lay, node):
         lay.addWidget(_label("Keras layer", "section"))
-        lay.addWidget(_label(f"class: {node.params.get('class_name', '?')}", "muted"))
+        lay.addWidget(_label(f"class: {safe.clip(node.params.get('class_name', '?'))}", "muted"))
         self.config_edit = QPlainTextEdit(json.dumps(node.params.get("config", {}), indent=1))
         self.config_edit.setMinimumHeight(160)
         lay.addWidget(self.config_edit)
@@ -273,16 +273,18 @@ class Inspector(QWidget):
         node = self._node()
         if node is None:
             return
+        shown = safe.clip(node.name, safe.EDIT_CHARS)
         name = self.name_edit.text().strip()
-        if name == node.name:
+        if name in (node.name, shown):   # a long name is shown shortened: leaving the field is no rename
             return
         if not NAME_RE.match(name):
-            self._refuse(f"Invalid name {name!r}: use letters, digits, '_', '-' or '.', starting with a letter")
-            self.name_edit.setText(node.name)
+            self._refuse(f"Invalid name {safe.clip(repr(name))}: use letters, digits, '_', '-' or '.', "
+                         "starting with a letter")
+            self.name_edit.setText(shown)
             return
         if self._graph.by_name(name) is not None:
-            self._refuse(f"A node named {name!r} already exists")
-            self.name_edit.setText(node.name)
+            self._refuse(f"A node named {safe.clip(repr(name))} already exists")
+            self.name_edit.setText(shown)
             return
         self._clear_error()
         self.doc.push(commands.Rename(self._graph, node.id, name))
@@ -313,7 +315,7 @@ class Inspector(QWidget):
     def _renamed(self, node):
         if node.id == self.node_id and self.name_edit is not None:
             with QSignalBlocker(self.name_edit):
-                self.name_edit.setText(node.name)
+                self.name_edit.setText(safe.clip(node.name, safe.EDIT_CHARS))
 
     def _settings_changed(self, node):
         if node.id != self.node_id or self.trainable is None:
@@ -351,7 +353,14 @@ class Inspector(QWidget):
             self.info.setText("Output shape: ?")
             self.problems.hide()
             return
-        txt = f"Output {shape_text(info.shape) if info.shape is not None else '—'}"
+        shape = info.shape
+        node = self._node()
+        if shape is None and node is not None and node.type == "Input":   # its own shape, connected or not
+            own = node.params.get("shape")
+            if isinstance(own, (list, tuple)) and all(d is None or (isinstance(d, int) and not isinstance(d, bool))
+                                                      for d in own):
+                shape = (None, *own)
+        txt = f"Output {safe.clip(shape_text(shape), safe.SHOWN_CHARS) if shape is not None else '—'}"
         if info.params:
             txt += f"  ·  {info.params:,} params"
             if info.non_trainable:
@@ -361,7 +370,8 @@ class Inspector(QWidget):
         self.info.setText(txt)
         probs = result.problems_for(self.node_id)
         if probs:
-            self.problems.setText("\n".join(f"⚠ {p.message}" for p in probs))
+            self.problems.setText("\n".join(f"⚠ {safe.clip(p.message, safe.TIP_CHARS)}" for p in probs[:20])
+                                  + (f"\n… and {len(probs) - 20} more" if len(probs) > 20 else ""))
             self.problems.show()
         else:
             self.problems.hide()

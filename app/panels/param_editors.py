@@ -12,6 +12,8 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QGridLayout
 
 from core.catalog import format_value
 
+from .. import safe
+
 INT_MAX = 2_147_483_647
 
 
@@ -73,14 +75,48 @@ class ParamEditor(QWidget):
         self.lay.setSpacing(4)
         self.setToolTip(param.doc or "")
 
-    def set_value(self, value):  # pragma: no cover - overridden
+    _invalid = False
+
+    def set_value(self, value):
+        """Show ``value``. Whatever a file holds there (another JSON type, NaN, a huge number) never raises: a value
+        the editor cannot show is replaced by the param's default, and a value the catalog would refuse marks the
+        field invalid, with the reason in its tooltip."""
+        try:
+            why = self.param.value_error(value) if value is not None else None
+        except Exception:  # noqa: BLE001 - a value of a type the check does not expect
+            why = "is not a usable value"
+        try:
+            exact = self._show(value) is not False
+        except (TypeError, ValueError, OverflowError, AttributeError, KeyError, IndexError):
+            exact = False
+            try:
+                self._show(self.param.default)
+            except (TypeError, ValueError, OverflowError, AttributeError, KeyError, IndexError):
+                pass
+        if why is None and not exact:
+            why = "cannot be shown here"
+        self.set_invalid(why is not None, None if why is None else
+                         f"The project's value {safe.clip(repr(value))} {why}; showing "
+                         f"{'the default' if not exact else 'it as it is'}")
+
+    def _show(self, value):  # pragma: no cover - overridden
+        """Put ``value`` in the widgets; False when only an approximation could be shown (raise when none)."""
         raise NotImplementedError
 
-    def set_invalid(self, on: bool):
+    def set_invalid(self, on: bool, reason=None):
+        on = bool(on)
+        tip = self.param.doc or ""
+        self.setToolTip(f"{reason}\n\n{tip}".strip() if on and reason else tip)
+        if on == self._invalid:
+            return
+        self._invalid = on
         for w in self.findChildren(QWidget):
             w.setProperty("invalid", "true" if on else "false")
             w.style().unpolish(w)
             w.style().polish(w)
+
+    def is_invalid(self):
+        return self._invalid
 
 
 class IntEditor(ParamEditor):
@@ -100,9 +136,16 @@ class IntEditor(ParamEditor):
         compact(self.spin)
         self.lay.addWidget(self.spin)
 
-    def set_value(self, v):
+    def _show(self, v):
+        if v is None and self.optional:
+            n, ok = self.spin.minimum(), True
+        else:
+            n, ok = safe.number(0 if v is None else v, None, self.spin.minimum(), self.spin.maximum(), whole=True)
+            if n is None:
+                raise ValueError(v)
         with QSignalBlocker(self.spin):
-            self.spin.setValue(self.spin.minimum() if (v is None and self.optional) else int(v if v is not None else 0))
+            self.spin.setValue(int(n))
+        return ok
 
     def _changed(self, v):
         if self.optional and v == self.spin.minimum():
@@ -123,10 +166,14 @@ class FloatEditor(ParamEditor):
         self.lay.addWidget(self.spin)
         self._last = None
 
-    def set_value(self, v):
-        self._last = v
+    def _show(self, v):
+        f, ok = safe.number(0.0 if v is None else v, None, self.spin.minimum(), self.spin.maximum())
+        if f is None:
+            raise ValueError(v)
+        self._last = f
         with QSignalBlocker(self.spin):
-            self.spin.setValue(float(v if v is not None else 0.0))
+            self.spin.setValue(float(f))
+        return ok
 
     def _commit(self):
         v = float(self.spin.value())
@@ -152,10 +199,10 @@ class _LineParamEditor(ParamEditor):
 class OptFloatEditor(_LineParamEditor):
     placeholder = "none"
 
-    def set_value(self, v):
+    def _show(self, v):
         self._last = v
         with QSignalBlocker(self.edit):
-            self.edit.setText("" if v is None else format_value(v))
+            self.edit.setText("" if v is None else safe.clip(format_value(v), safe.EDIT_CHARS))
 
     def _commit(self):
         t = self.edit.text().strip()
@@ -178,7 +225,7 @@ class BoolEditor(ParamEditor):
         self.lay.addWidget(self.box)
         self.lay.addStretch(1)
 
-    def set_value(self, v):
+    def _show(self, v):
         with QSignalBlocker(self.box):
             self.box.setChecked(bool(v))
 
@@ -195,11 +242,11 @@ class ChoiceEditor(ParamEditor):
         compact(self.combo)
         self.lay.addWidget(self.combo, 1)
 
-    def set_value(self, v):
+    def _show(self, v):
         with QSignalBlocker(self.combo):
             i = self.combo.findData(v)
             if i < 0:
-                self.combo.addItem(str(v), v)
+                self.combo.addItem(safe.clip(str(v)), v)
                 i = self.combo.count() - 1
             self.combo.setCurrentIndex(i)
 
@@ -219,7 +266,7 @@ class MultiChoiceEditor(ParamEditor):
             self.boxes[c] = b
         self.lay.addLayout(grid)
 
-    def set_value(self, v):
+    def _show(self, v):
         v = set(v or [])
         for c, b in self.boxes.items():
             with QSignalBlocker(b):
@@ -256,15 +303,23 @@ class IntsEditor(ParamEditor):
             self.spins.append(s)
             self.lay.addWidget(s, 1)
 
-    def set_value(self, v):
+    def _show(self, v):
+        if isinstance(v, str):
+            raise ValueError(v)
         if self.auto is not None:
             with QSignalBlocker(self.auto):
                 self.auto.setChecked(v is None)
         vals = [v] * len(self.spins) if isinstance(v, int) else list(v or [])
+        exact = True
         for s, x in zip(self.spins, vals + [s.value() for s in self.spins][len(vals):]):
+            n, ok = safe.number(1 if x is None else x, None, s.minimum(), s.maximum(), whole=True)
+            if n is None:
+                raise ValueError(x)
+            exact = exact and ok
             with QSignalBlocker(s):
-                s.setValue(int(x) if x is not None else 1)
+                s.setValue(int(n))
             s.setEnabled(v is not None or self.auto is None)
+        return exact
 
     def _auto_toggled(self, on):
         for s in self.spins:
@@ -279,10 +334,12 @@ class ShapeEditor(_LineParamEditor):
     """A variable-length tuple typed as numbers separated by spaces or commas ("8 8 1", "-1")."""
     placeholder = "e.g. 28 28 1"
 
-    def set_value(self, v):
+    def _show(self, v):
+        if not isinstance(v, (list, tuple, type(None))):
+            raise ValueError(v)
         self._last = v
         with QSignalBlocker(self.edit):
-            self.edit.setText(" ".join("None" if x is None else str(x) for x in (v or [])))
+            self.edit.setText(safe.clip(" ".join("None" if x is None else str(x) for x in (v or [])), safe.EDIT_CHARS))
 
     def _commit(self):
         parts = self.edit.text().replace(",", " ").replace("×", " ").replace("(", " ").replace(")", " ").split()
@@ -304,12 +361,19 @@ class TextEditor(ParamEditor):
     def __init__(self, param, parent=None):
         super().__init__(param, parent)
         self.edit = QLineEdit(self)
-        self.edit.editingFinished.connect(lambda: self.committed.emit(self.edit.text()))
+        self.edit.editingFinished.connect(self._commit)
         self.lay.addWidget(self.edit)
 
-    def set_value(self, v):
+    _shown = None
+
+    def _commit(self):
+        if self.edit.text() != self._shown:   # a long text is shown shortened: leaving the field does not cut it
+            self.committed.emit(self.edit.text())
+
+    def _show(self, v):
+        self._shown = "" if v is None else safe.clip(str(v), safe.EDIT_CHARS)
         with QSignalBlocker(self.edit):
-            self.edit.setText("" if v is None else str(v))
+            self.edit.setText(self._shown)
 
 
 class ReadOnlyEditor(ParamEditor):
@@ -319,8 +383,8 @@ class ReadOnlyEditor(ParamEditor):
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.lay.addWidget(self.label)
 
-    def set_value(self, v):
-        self.label.setText(format_value(v))
+    def _show(self, v):
+        self.label.setText(safe.clip(format_value(v)))
 
 
 def make_editor(param, parent=None) -> ParamEditor:

@@ -4,9 +4,10 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
-from .. import icons, theme
+from .. import icons, safe, theme
 
 NODE_ROLE = Qt.ItemDataRole.UserRole + 1
+MAX_LISTED = 500   # a graph with thousands of problems lists the first ones (a list of 100 000 rows freezes)
 
 
 class ProblemsPanel(QWidget):
@@ -42,12 +43,15 @@ class ProblemsPanel(QWidget):
             self.count_changed.emit(0)
             return
         warn = icons.icon("error", theme.current()["error"])
-        for p in result.problems:
-            text = f"{p.node_name}: {p.message}" if p.node_id else f"Graph: {p.message}"
+        for p in result.problems[:MAX_LISTED]:
+            msg = safe.clip(p.message, safe.TIP_CHARS)
+            text = f"{safe.clip(p.node_name)}: {msg}" if p.node_id else f"Graph: {msg}"
             it = QListWidgetItem(warn, text)
             it.setData(NODE_ROLE, p.node_id)
-            it.setToolTip(str(p))
+            it.setToolTip(safe.clip(str(p), safe.TIP_CHARS))
             self.list.addItem(it)
+        if len(result.problems) > MAX_LISTED:
+            self.list.addItem(QListWidgetItem(f"… and {len(result.problems) - MAX_LISTED:,} more"))
         n = len(result.problems)
         if n:
             self.empty.hide()

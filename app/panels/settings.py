@@ -9,7 +9,7 @@ from PySide6.QtWidgets import (QComboBox, QGridLayout, QLabel, QLineEdit, QPushB
 
 from core import catalog
 
-from .. import commands
+from .. import commands, safe
 from .param_editors import FloatSpin, align_label_columns, compact, label_for, make_editor
 
 SCHEDULE_LABELS = {"none": "Constant", "step": "Step decay", "cosine": "Cosine decay", "plateau": "Reduce on plateau"}
@@ -21,6 +21,43 @@ def _label(text, role=None, wrap=False):
         lab.setProperty("role", role)
     lab.setWordWrap(wrap)
     return lab
+
+
+def _mark(widget, bad, why=""):
+    """Show that a field holds a default instead of the project's value (which was not usable)."""
+    widget.setProperty("invalid", "true" if bad else "false")
+    widget.style().unpolish(widget)
+    widget.style().polish(widget)
+    if bad:
+        widget.setToolTip(why)
+
+
+def optimizer_of(compile_settings):
+    """(name, settings dict, ok) for any value the project's compile.optimizer may hold."""
+    opt = compile_settings.get("optimizer") if isinstance(compile_settings, dict) else None
+    if isinstance(opt, str):   # "adam": the name alone
+        return (opt, {"name": opt}, False) if opt in catalog.OPTIMIZERS else ("adam", {}, False)
+    opt, ok = safe.mapping(opt)
+    name = opt.get("name", "adam")
+    if not isinstance(name, str) or name not in catalog.OPTIMIZERS:
+        return "adam", opt, False
+    return name, opt, ok
+
+
+def schedule_of(compile_settings):
+    """(kind, settings dict, ok) for any value the project's compile.schedule may hold."""
+    sch = compile_settings.get("schedule") if isinstance(compile_settings, dict) else None
+    if isinstance(sch, str):
+        return (sch, {"kind": sch}, False) if sch in catalog.SCHEDULES else ("none", {}, False)
+    sch, ok = safe.mapping(sch)
+    kind = sch.get("kind", "none")
+    if not isinstance(kind, str) or kind not in catalog.SCHEDULES:
+        return "none", sch, False
+    return kind, sch, ok
+
+
+def _shown(value):
+    return safe.clip(repr(value), safe.SHOWN_CHARS)
 
 
 def _grid():
@@ -75,31 +112,34 @@ class ProjectSettings(QWidget):
 
         lay.addWidget(_label("Project", "section"))
         g = _grid()
-        self.name_edit = compact(QLineEdit(p.name))
+        self.name_edit = compact(QLineEdit(safe.clip(p.name, safe.EDIT_CHARS)))
         self.name_edit.editingFinished.connect(self._name)
         g.addWidget(_label("Name", "muted"), 0, 0)
         g.addWidget(self.name_edit, 0, 1)
-        self.desc_edit = compact(QLineEdit(p.description))
+        self.desc_edit = compact(QLineEdit(safe.clip(p.description, safe.EDIT_CHARS)))
         self.desc_edit.setPlaceholderText("what this network is for")
         self.desc_edit.setCursorPosition(0)
-        self.desc_edit.setToolTip(p.description)
+        self.desc_edit.setToolTip(safe.clip(p.description, safe.TIP_CHARS))
         self.desc_edit.editingFinished.connect(self._description)
         g.addWidget(_label("Description", "muted"), 1, 0)
         g.addWidget(self.desc_edit, 1, 1)
         lay.addLayout(g)
 
         lay.addWidget(_label("Optimizer", "section"))
-        opt = p.compile.get("optimizer", {}) or {}
+        opt_name, opt, opt_ok = optimizer_of(p.compile)
         g = _grid()
         self.opt_combo = compact(QComboBox())
         for key, (label, _params) in catalog.OPTIMIZERS.items():
             self.opt_combo.addItem(label, key)
-        i = self.opt_combo.findData(opt.get("name", "adam"))
+        i = self.opt_combo.findData(opt_name)
         self.opt_combo.setCurrentIndex(max(i, 0))
         self.opt_combo.activated.connect(self._optimizer_kind)
+        if not opt_ok:
+            _mark(self.opt_combo, True, f"The project's optimizer setting is not usable "
+                                        f"({_shown(safe.mapping(p.compile)[0].get('optimizer'))}); pick one to replace it")
         g.addWidget(_label("Algorithm", "muted"), 0, 0)
         g.addWidget(self.opt_combo, 0, 1)
-        params = catalog.OPTIMIZERS.get(opt.get("name", "adam"), ("", ()))[1]
+        params = catalog.OPTIMIZERS.get(opt_name, ("", ()))[1]
         self.opt_editors = {}
         for row, prm in enumerate(params, start=1):
             ed = make_editor(prm)
@@ -111,17 +151,20 @@ class ProjectSettings(QWidget):
         lay.addLayout(g)
 
         lay.addWidget(_label("Learning-rate schedule", "section"))
-        sch = p.compile.get("schedule", {}) or {"kind": "none"}
+        sch_kind, sch, sch_ok = schedule_of(p.compile)
         g = _grid()
         self.sch_combo = compact(QComboBox())
         for key in catalog.SCHEDULES:
             self.sch_combo.addItem(SCHEDULE_LABELS.get(key, key), key)
-        self.sch_combo.setCurrentIndex(max(self.sch_combo.findData(sch.get("kind", "none")), 0))
+        self.sch_combo.setCurrentIndex(max(self.sch_combo.findData(sch_kind), 0))
         self.sch_combo.activated.connect(self._schedule_kind)
+        if not sch_ok:
+            _mark(self.sch_combo, True, f"The project's learning-rate schedule is not usable "
+                                        f"({_shown(safe.mapping(p.compile)[0].get('schedule'))}); pick one to replace it")
         g.addWidget(_label("Schedule", "muted"), 0, 0)
         g.addWidget(self.sch_combo, 0, 1)
         self.sch_editors = {}
-        for row, prm in enumerate(catalog.SCHEDULES.get(sch.get("kind", "none"), ()), start=1):
+        for row, prm in enumerate(catalog.SCHEDULES.get(sch_kind, ()), start=1):
             ed = make_editor(prm)
             self.sch_editors[prm.name] = ed
             ed.set_value(sch.get(prm.name, prm.default))
@@ -132,18 +175,16 @@ class ProjectSettings(QWidget):
 
         lay.addWidget(_label("Regularization", "section"))
         g = _grid()
-        reg = p.regularization
         self.dropout = compact(FloatSpin())
         self.dropout.setRange(0.0, 0.95)
-        self.dropout.setValue(float(reg.get("dropout", 0.0) or 0.0))
-        self.dropout.setToolTip("Dropout inserted after every Dense/Conv block (not before an Output); a layer can opt out in the inspector")
+        self._show_reg("dropout", self.dropout)
         self.dropout.editingFinished.connect(lambda: self._reg("dropout", float(self.dropout.value())))
         g.addWidget(_label("Global dropout", "muted"), 0, 0)
         g.addWidget(self.dropout, 0, 1)
         self.l2 = compact(FloatSpin())
         self.l2.setRange(0.0, 10.0)
-        self.l2.setValue(float(reg.get("l2", 0.0) or 0.0))
         self.l2.setToolTip("L2 penalty on the kernels of weighted layers; a layer can set its own in the inspector")
+        self._show_reg("l2", self.l2)
         self.l2.editingFinished.connect(lambda: self._reg("l2", float(self.l2.value())))
         g.addWidget(_label("Global L2", "muted"), 1, 0)
         g.addWidget(self.l2, 1, 1)
@@ -162,6 +203,21 @@ class ProjectSettings(QWidget):
         body.setEnabled(not self.doc.locked)
         self.scroll.setWidget(body)
 
+    REG_TIPS = {"dropout": "Dropout inserted after every Dense/Conv block (not before an Output); a layer can opt "
+                           "out in the inspector",
+                "l2": "L2 penalty on the kernels of weighted layers; a layer can set its own in the inspector"}
+
+    def _show_reg(self, key, spin):
+        """The global dropout / L2 in its spin box; a value that is not a number in range shows as invalid."""
+        reg, _ok = safe.mapping(self.project.regularization)
+        raw = reg.get(key, 0.0)
+        v, ok = safe.number(0.0 if raw is None else raw, 0.0, spin.minimum(), spin.maximum())
+        with QSignalBlocker(spin):
+            spin.setValue(float(v))
+        _mark(spin, not ok, f"The project's value {_shown(raw)} is not usable; showing {v:g}")
+        if ok:
+            spin.setToolTip(self.REG_TIPS[key])
+
     def _fill_outputs(self):
         while self.outputs_box.count():
             w = self.outputs_box.takeAt(0).widget()
@@ -173,9 +229,11 @@ class ProjectSettings(QWidget):
             return
         self.outputs_box.addWidget(_label("Each Output node has its own loss; click to edit it.", "muted", True))
         for n in outs:
-            b = QPushButton(f"{n.name}:  {n.params.get('loss', '?').replace('_', ' ')}")
+            loss = n.params.get("loss", "?")
+            loss = loss.replace("_", " ") if isinstance(loss, str) else "?"
+            b = QPushButton(f"{safe.clip(n.name)}:  {safe.clip(loss)}")
             b.setStyleSheet("text-align: left;")
-            b.setToolTip(f"Select {n.name} to change its loss, weight and metrics")
+            b.setToolTip(f"Select {safe.clip(n.name)} to change its loss, weight and metrics")
             b.clicked.connect(lambda _=False, k=n.id: self.select_node.emit(k))
             self.outputs_box.addWidget(b)
 
@@ -189,42 +247,54 @@ class ProjectSettings(QWidget):
         self.doc.message.emit(msg)
 
     def _name(self):
+        if self.name_edit.text() == safe.clip(self.project.name, safe.EDIT_CHARS):
+            return   # unchanged (a long name is shown shortened: that is no rename)
         name = self.name_edit.text().strip()
         if not name:
             self._refuse("The project name cannot be empty")
-            self.name_edit.setText(self.project.name)
+            self.name_edit.setText(safe.clip(self.project.name, safe.EDIT_CHARS))
             return
         if name != self.project.name:
-            self._push(("name",), name, f"Rename project to {name}")
+            self._push(("name",), name, f"Rename project to {safe.clip(name)}")
 
     def _description(self):
         d = self.desc_edit.text()
+        if d == safe.clip(self.project.description, safe.EDIT_CHARS):
+            return
         if d != self.project.description:
             self._push(("description",), d, "Change description")
 
     def _optimizer_kind(self, i):
         key = self.opt_combo.itemData(i)
-        old = self.project.compile.get("optimizer", {}) or {}
-        if key == old.get("name"):
+        _name, old, ok = optimizer_of(self.project.compile)
+        if ok and key == old.get("name"):
             return
         new = {"name": key}
         for prm in catalog.OPTIMIZERS[key][1]:
-            new[prm.name] = old.get(prm.name, prm.default) if prm.name == "learning_rate" else prm.default
+            keep = prm.name == "learning_rate" and prm.value_error(old.get(prm.name, prm.default)) is None
+            new[prm.name] = old.get(prm.name, prm.default) if keep else prm.default
         self._push(("compile", "optimizer"), new, f"Optimizer {catalog.OPTIMIZERS[key][0]}")
 
     def _optimizer_param(self, prm, key, value):
         err = prm.value_error(value)
         if err:
             self._refuse(f"{label_for(key)} {err}")
-            self.opt_editors[key].set_value((self.project.compile.get("optimizer") or {}).get(key, prm.default))
+            self.opt_editors[key].set_value(optimizer_of(self.project.compile)[1].get(key, prm.default))
             return
         self.error.hide()
+        name, opt, ok = optimizer_of(self.project.compile)
+        if not isinstance(safe.mapping(self.project.compile)[0].get("optimizer"), dict) or not ok:
+            # the stored value is not a settings object: replace it whole (undo brings the old value back)
+            new = {k: v for k, v in opt.items() if k != "name"}
+            new = {"name": name, **new, key: value}
+            self._push(("compile", "optimizer"), new, f"Change {label_for(key).lower()}")
+            return
         self._push(("compile", "optimizer", key), value, f"Change {label_for(key).lower()}")
 
     def _schedule_kind(self, i):
         key = self.sch_combo.itemData(i)
-        old = self.project.compile.get("schedule", {}) or {}
-        if key == old.get("kind", "none"):
+        kind, _old, ok = schedule_of(self.project.compile)
+        if ok and key == kind:
             return
         new = {"kind": key}
         for prm in catalog.SCHEDULES[key]:
@@ -235,13 +305,21 @@ class ProjectSettings(QWidget):
         err = prm.value_error(value)
         if err:
             self._refuse(f"{label_for(key)} {err}")
-            self.sch_editors[key].set_value((self.project.compile.get("schedule") or {}).get(key, prm.default))
+            self.sch_editors[key].set_value(schedule_of(self.project.compile)[1].get(key, prm.default))
             return
         self.error.hide()
+        kind, sch, ok = schedule_of(self.project.compile)
+        if not isinstance(safe.mapping(self.project.compile)[0].get("schedule"), dict) or not ok:
+            new = {k: v for k, v in sch.items() if k != "kind"}
+            new = {"kind": kind, **new, key: value}
+            self._push(("compile", "schedule"), new, f"Change {label_for(key).lower()}")
+            return
         self._push(("compile", "schedule", key), value, f"Change {label_for(key).lower()}")
 
     def _reg(self, key, value):
-        if float(self.project.regularization.get(key, 0.0) or 0.0) == value:
+        reg, _ok = safe.mapping(self.project.regularization)
+        cur, ok = safe.number(reg.get(key, 0.0), 0.0)
+        if ok and cur == value:
             return
         self._push(("regularization", key), value, f"Global {'dropout' if key == 'dropout' else 'L2'} {value:g}")
 
@@ -251,19 +329,18 @@ class ProjectSettings(QWidget):
         p = self.project
         if path == ("name",):
             with QSignalBlocker(self.name_edit):
-                self.name_edit.setText(p.name)
+                self.name_edit.setText(safe.clip(p.name, safe.EDIT_CHARS))
         elif path == ("description",):
             with QSignalBlocker(self.desc_edit):
-                self.desc_edit.setText(p.description)
+                self.desc_edit.setText(safe.clip(p.description, safe.EDIT_CHARS))
                 self.desc_edit.setCursorPosition(0)
         elif path[:1] == ("regularization",):
-            for key, spin in (("dropout", self.dropout), ("l2", self.l2)):
-                with QSignalBlocker(spin):
-                    spin.setValue(float(p.regularization.get(key, 0.0) or 0.0))
+            self._show_reg("dropout", self.dropout)
+            self._show_reg("l2", self.l2)
         elif len(path) == 3 and path[:2] == ("compile", "optimizer") and path[2] in self.opt_editors:
-            self.opt_editors[path[2]].set_value(p.compile["optimizer"].get(path[2]))
+            self.opt_editors[path[2]].set_value(optimizer_of(p.compile)[1].get(path[2]))
         elif len(path) == 3 and path[:2] == ("compile", "schedule") and path[2] in self.sch_editors:
-            self.sch_editors[path[2]].set_value(p.compile["schedule"].get(path[2]))
+            self.sch_editors[path[2]].set_value(schedule_of(p.compile)[1].get(path[2]))
         elif path[:1] == ("compile",):
             QTimer.singleShot(0, self.rebuild)
 

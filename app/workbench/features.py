@@ -12,9 +12,11 @@ from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QSizePolicy, QSpinBox, QVBoxLayout,
                                QWidget)
 
+from .. import safe
 from . import style
 from .render import attention_view, feature_view, input_view
 
+HINT = "Train the network, or pick a layer of a trained one, to see what it outputs."
 ATTENTION_TYPES = {"MultiHeadAttention", "Attention", "AdditiveAttention"}
 SKIP_TYPES = {"Output"}
 
@@ -173,7 +175,7 @@ class FeaturePanel(QWidget):
         self.glw.ci.layout.setColumnStretchFactor(0, 1)
         self.glw.ci.layout.setColumnStretchFactor(1, 3)
         lay.addWidget(self.glw, 1)
-        self.caption = QLabel("Train the network, or pick a layer of a trained one, to see what it outputs.")
+        self.caption = QLabel(HINT)
         # no word wrap: a wrapping label makes the dock's scroll area size the panel to its preferred height
         self.caption.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
         self.caption.setForegroundRole(QPalette.PlaceholderText)
@@ -204,7 +206,7 @@ class FeaturePanel(QWidget):
         for k, name, typ in nodes:
             if typ in SKIP_TYPES:
                 continue
-            self.layer.addItem(f"{name}  ·  {typ}", k)
+            self.layer.addItem(f"{safe.clip(name)}  ·  {typ}", k)
         idx = self.layer.findData(cur) if cur else -1
         if idx < 0:
             idx = self._default_index()
@@ -245,7 +247,7 @@ class FeaturePanel(QWidget):
         """Draw ``features[node_id]`` (first sample) and, for attention nodes, ``features[node_id + ':scores']``."""
         if node_id is None or node_id not in features and f"{node_id}:scores" not in features:
             return False
-        name = self.node_names.get(node_id, node_id)
+        name = safe.clip(self.node_names.get(node_id, node_id))
         typ = self.node_types.get(node_id, "")
         scores = features.get(f"{node_id}:scores")
         if scores is not None and len(scores):
@@ -291,9 +293,13 @@ class FeaturePanel(QWidget):
     def show_message(self, text):
         self.caption.setText(text)
 
-    def clear(self):
+    def clear(self, caption=HINT):
+        """Forget what is shown (another project, or New): pictures, titles and caption go back to the start."""
         self._input_key = None
         self.input_view.clear()
         self.output_view.clear()
+        self.input_view.set_title("Input")
+        self.output_view.set_title("Output")
         self.last_kind = None
         self.last_shape = None
+        self.caption.setText(caption)

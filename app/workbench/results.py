@@ -15,6 +15,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QSizePolicy, QComboBox, QHBoxLayout, QHeaderView, QLabel, QSplitter, QStackedWidget, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
+from .. import safe
 from . import style
 from .render import fmt_metric, labels_of
 from .thumbs import ThumbGrid, is_image_batch
@@ -228,7 +229,7 @@ class ResultsPanel(QWidget):
         self.output_box.blockSignals(True)
         self.output_box.clear()
         for o in ev.outputs:
-            self.output_box.addItem(o.name)
+            self.output_box.addItem(safe.clip(o.name))
         self.output_box.setVisible(len(ev.outputs) > 1)
         self.output_box.blockSignals(False)
         self._show_output(0)
@@ -240,7 +241,7 @@ class ResultsPanel(QWidget):
         o = ev.outputs[i]
         if o.task == "regression":
             self.left.setCurrentWidget(self.scatter)
-            self.left_title.setText(f"Predicted vs true — {o.name}")
+            self.left_title.setText(f"Predicted vs true — {safe.clip(o.name)}")
             self._points.setData(o.y_true, o.y_pred)
             lo = float(np.nanmin([o.y_true.min(initial=0), o.y_pred.min(initial=0)]))
             hi = float(np.nanmax([o.y_true.max(initial=1), o.y_pred.max(initial=1)]))
@@ -249,7 +250,7 @@ class ResultsPanel(QWidget):
             return
         self.left.setCurrentWidget(self.matrix)
         acc = float(np.mean(o.y_true == o.y_pred)) if len(o.y_true) else 0.0
-        self.left_title.setText(f"Confusion matrix — {o.name} (rows: true, columns: predicted; "
+        self.left_title.setText(f"Confusion matrix — {safe.clip(o.name)} (rows: true, columns: predicted; "
                                 f"{acc:.1%} right)")
         self._fill_matrix(o)
         self._show_samples(np.arange(min(len(o.y_true), 48)), o, "Sample predictions (red: wrong)")

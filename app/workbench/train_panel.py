@@ -6,9 +6,10 @@ import time
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QPalette, QStandardItem, QStandardItemModel
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QFrame, QGroupBox, QHBoxLayout, QLabel, QProgressBar,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QFrame, QHBoxLayout, QLabel, QProgressBar,
                                QPushButton, QSizePolicy, QSpinBox, QVBoxLayout, QWidget)
 
+from .. import safe
 from . import style
 from .render import fmt_eta, fmt_metric, fmt_rate
 
@@ -45,26 +46,28 @@ class TrainPanel(QWidget):
         self.device.setModel(self._device_model)
         self.mixed = QCheckBox("Mixed precision (float16)")
         self.mixed.setToolTip("Faster on recent GPUs; only available when training on a GPU")
+        # early stopping: a check box in the field column like the other options, its settings in rows below
+        self.es_enabled = QCheckBox("Early stopping")
+        self.es_enabled.setToolTip("Stop when the watched value has not improved for a number of epochs")
+        self.es_monitor = QComboBox()
+        self.es_monitor.setEditable(True)
+        self.es_monitor.addItems(MONITORS)
+        self.es_monitor.setToolTip("The value early stopping watches")
+        self.es_patience = QSpinBox()
+        self.es_patience.setRange(0, 10000)
+        self.es_patience.setSuffix(" epochs")
+        self.es_patience.setToolTip("How many epochs without improvement end the run")
+        self.es_restore = QCheckBox("Restore the best weights")
+        self.es_restore.setToolTip("At the end, go back to the weights of the best epoch")
         form.addRow("Epochs", self.epochs)
         form.addRow("Batch size", self.batch)
         form.addRow("Device", self.device)
         form.addRow("", self.mixed)
-
-        self.es_group = QGroupBox("Early stopping")
-        self.es_group.setCheckable(True)
-        self.es_group.setToolTip("Stop when the monitored value has not improved for a number of epochs")
-        es = QFormLayout(self.es_group)
-        es.setLabelAlignment(Qt.AlignRight | Qt.AlignVCenter)
-        self.es_monitor = QComboBox()
-        self.es_monitor.setEditable(True)
-        self.es_monitor.addItems(MONITORS)
-        self.es_patience = QSpinBox()
-        self.es_patience.setRange(0, 10000)
-        self.es_patience.setSuffix(" epochs")
-        self.es_restore = QCheckBox("Restore the best weights")
-        es.addRow("Watch", self.es_monitor)
-        es.addRow("Patience", self.es_patience)
-        es.addRow("", self.es_restore)
+        form.addRow("", self.es_enabled)
+        form.addRow("Watch", self.es_monitor)
+        form.addRow("Patience", self.es_patience)
+        form.addRow("", self.es_restore)
+        self.form = form
 
         buttons = QHBoxLayout()
         self.start_btn = QPushButton("Start")
@@ -105,7 +108,6 @@ class TrainPanel(QWidget):
         line.setForegroundRole(QPalette.Mid)
         lay.addWidget(line)
         lay.addLayout(form)
-        lay.addWidget(self.es_group)
         lay.addStretch(1)
 
         self.start_btn.clicked.connect(self.start_clicked)
@@ -115,10 +117,12 @@ class TrainPanel(QWidget):
             w.valueChanged.connect(self._changed)
         self.device.currentIndexChanged.connect(self._device_changed)
         self.mixed.toggled.connect(self._changed)
-        self.es_group.toggled.connect(self._changed)
+        self.es_enabled.toggled.connect(self._changed)
         self.es_monitor.currentTextChanged.connect(self._changed)
         self.es_restore.toggled.connect(self._changed)
         self._loading = False
+        self._tips = {}       # each field's own tooltip, while a note about an unusable value replaces it
+        self._invalid = {}    # field -> the project's value it could not show
         self._last_batch_shown = 0.0
         self._devices = []
         self.set_devices(None)
@@ -126,32 +130,80 @@ class TrainPanel(QWidget):
 
     # -- settings <-> project --------------------------------------------------------------------------------
     def load(self, training: dict):
+        """Show the project's "training" section. Any JSON value is tolerated: one that is not usable shows the
+        default (or the nearest allowed value) and the field is marked invalid, with the reason in its tooltip."""
         self._loading = True
         try:
-            self.epochs.setValue(int(training.get("epochs", 10)))
-            self.batch.setValue(int(training.get("batch_size", 32)))
-            self._select_device(training.get("device", "auto"))
-            self.mixed.setChecked(bool(training.get("mixed_precision", False)))
-            es = training.get("early_stopping") or {}
-            self.es_group.setChecked(bool(es.get("enabled", False)))
-            self.es_monitor.setCurrentText(str(es.get("monitor", "val_loss")))
-            self.es_patience.setValue(int(es.get("patience", 5)))
-            self.es_restore.setChecked(bool(es.get("restore_best_weights", True)))
+            t, ok = safe.mapping(training)
+            self._invalid = {} if ok else {"training": training}
+            self._show_int(self.epochs, t, "epochs", 10)
+            self._show_int(self.batch, t, "batch_size", 32)
+            dev = t.get("device", "auto")
+            self._select_device(dev if isinstance(dev, str) else "auto")
+            self._mark(self.device, not isinstance(dev, str), dev)
+            mixed = t.get("mixed_precision", False)
+            self.mixed.setChecked(mixed is True)
+            es, es_ok = safe.mapping(t.get("early_stopping"))
+            enabled = es.get("enabled", False)
+            self.es_enabled.setChecked(enabled is True)
+            self._mark(self.es_enabled, not es_ok or not isinstance(enabled, bool),
+                       t.get("early_stopping") if not es_ok else enabled)
+            monitor = es.get("monitor", "val_loss")
+            self.es_monitor.setCurrentText(safe.clip(monitor, safe.SHOWN_CHARS) if isinstance(monitor, str)
+                                           else "val_loss")
+            self._mark(self.es_monitor, not isinstance(monitor, str), monitor)
+            self._show_int(self.es_patience, es, "patience", 5)
+            self.es_restore.setChecked(es.get("restore_best_weights", True) is not False)
             self._update_mixed()
+            self._update_es()
         finally:
             self._loading = False
+
+    def _show_int(self, spin, section, key, default):
+        raw = section.get(key, default)
+        v, ok = safe.number(raw, default, spin.minimum(), spin.maximum(), whole=True)
+        spin.setValue(int(v))
+        self._mark(spin, not ok, raw)
+
+    def _mark(self, w, bad, raw=None):
+        """Mark a field whose project value was not usable (a red frame, the value in the tooltip)."""
+        tips = self._tips
+        if w not in tips:
+            tips[w] = w.toolTip()
+        w.setProperty("invalid", "true" if bad else "false")
+        w.style().unpolish(w)
+        w.style().polish(w)
+        if bad:
+            self._invalid[w] = raw
+            w.setToolTip(f"The project's value {safe.clip(repr(raw))} is not usable; showing "
+                         f"{'the nearest allowed value' if isinstance(raw, (int, float)) else 'the default'}."
+                         f"\n{tips[w]}")
+        else:
+            self._invalid.pop(w, None)
+            w.setToolTip(tips[w])
+
+    def invalid_fields(self):
+        """The fields that show a default instead of the project's value (widgets, plus "training" when the whole
+        section was not an object)."""
+        return list(getattr(self, "_invalid", {}))
+
+    def _update_es(self):
+        on = self.es_enabled.isChecked() and not self._running
+        for w in (self.es_monitor, self.es_patience, self.es_restore):
+            w.setEnabled(on)
 
     def values(self) -> dict:
         return {"epochs": self.epochs.value(), "batch_size": self.batch.value(),
                 "device": self.device.currentData() or "auto",
                 "mixed_precision": self.mixed.isChecked() and self.mixed.isEnabled(),
-                "early_stopping": {"enabled": self.es_group.isChecked(),
+                "early_stopping": {"enabled": self.es_enabled.isChecked(),
                                    "monitor": self.es_monitor.currentText().strip() or "val_loss",
                                    "patience": self.es_patience.value(),
                                    "restore_best_weights": self.es_restore.isChecked()}}
 
     def _changed(self, *_):
         self._update_mixed()
+        self._update_es()
         if not self._loading:
             self.settings_changed.emit(self.values())
 
@@ -200,7 +252,7 @@ class TrainPanel(QWidget):
         self._update_mixed()
 
     def _select_device(self, key):
-        key = key or "auto"
+        key = key if isinstance(key, str) and key else "auto"
         for i in range(self._device_model.rowCount()):
             it = self._device_model.item(i)
             if it.data(Qt.UserRole) == key and it.isEnabled():
@@ -236,9 +288,10 @@ class TrainPanel(QWidget):
         if can_continue is not None:
             self._can_continue = can_continue
         self.continue_btn.setEnabled(not running and getattr(self, "_can_continue", False))
-        for w in (self.epochs, self.batch, self.device, self.es_group):
+        for w in (self.epochs, self.batch, self.device, self.es_enabled):
             w.setEnabled(not running)
         self._update_mixed()
+        self._update_es()
         if running:
             self.message.setText("")
             if waiting:

@@ -11,6 +11,7 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication, QDockWidget, QFrame, QMessageBox, QScrollArea
 
+from .. import safe
 from .data_panel import DataPanel, make_preview
 from .features import FeaturePanel
 from .plots import PlotsPanel
@@ -76,14 +77,14 @@ def _err_text(e):
     """One readable paragraph for an exception raised before or during training."""
     from core.errors import BuildError
     if isinstance(e, BuildError):
-        probs = [str(p) for p in e.problems]
-        more = f" (and {len(probs) - 4} more)" if len(probs) > 4 else ""
+        probs = [safe.clip(str(p), safe.TIP_CHARS) for p in e.problems[:5]]
+        more = f" (and {len(e.problems) - 4} more)" if len(e.problems) > 4 else ""
         return "The graph cannot be built: " + "; ".join(probs[:4]) + more
     text = str(e).strip() or type(e).__name__
     from core.errors import LayerwiseError
     if not isinstance(e, LayerwiseError):
         text = f"{type(e).__name__}: {text}"
-    return text
+    return safe.clip(text, 4 * safe.TIP_CHARS)
 
 
 class Workbench(QObject):
@@ -284,12 +285,17 @@ class Workbench(QObject):
         self.last_features = {}
         self._feature_token += 1
         self._eval_token += 1
-        self.train_panel.load(project.training or {})
-        base = project.path.parent if getattr(project, "path", None) else None
-        self.data_panel.load(project.data or {}, base)
+        # the old run's pictures go first, whatever the new project holds
         self.plots.clear_all()
         self.features.clear()
         self.results.clear("Train the network to see how it does on the test split.")
+        self.train_panel.load(project.training)
+        base = project.path.parent if getattr(project, "path", None) else None
+        try:
+            self.data_panel.load(project.data if isinstance(project.data, dict) else {}, base)
+        except Exception as e:  # noqa: BLE001 - a data section the panel cannot show must not stop the others
+            log.warning("the data settings of %s cannot be shown: %s", getattr(project, "name", "?"), e)
+            self.data_panel.show_error(f"The project's data settings cannot be shown ({type(e).__name__}: {e})")
         self.train_panel.set_running(False, can_continue=project.has_weights())
         self.train_panel.set_status("Ready")
         self.train_panel.detail.setText("")
@@ -318,7 +324,7 @@ class Workbench(QObject):
     def _devices_ready(self, devices):
         self.devices = devices
         self.train_panel.set_devices(devices)
-        self.train_panel.load(self.project.training or {})
+        self.train_panel.load(self.project.training)
 
     def _update_nodes(self):
         g = self.project.graph
@@ -350,6 +356,10 @@ class Workbench(QObject):
     # -- settings ------------------------------------------------------------------------------------------------
     def _training_settings_changed(self, values):
         t = self.project.training
+        if not isinstance(t, dict):   # the file's section was not an object: the panel's values replace it
+            self.project.training = dict(values)
+            self._mark_dirty()
+            return
         changed = False
         for k, v in values.items():
             if t.get(k) != v:
@@ -422,6 +432,7 @@ class Workbench(QObject):
             msgs = check_fit(ds, self.project.graph, info)
         except Exception as e:  # noqa: BLE001
             msgs = [_err_text(e)]
+        msgs = [safe.clip(m, safe.TIP_CHARS) for m in msgs]   # messages name layers: a long name is cut
         self.fit_messages = msgs
         self.data_panel.show_fit(msgs, graph_ok=not getattr(info, "problems", None))
 
@@ -444,9 +455,10 @@ class Workbench(QObject):
         self._training_settings_changed(tp.values())
         info = self.info
         if info is not None and getattr(info, "problems", None) and info.revision == self.project.graph.revision:
-            probs = [str(p) for p in info.problems]
-            tp.show_error("The graph has problems; fix them first: " + "; ".join(probs[:3])
-                          + (f" (and {len(probs) - 3} more)" if len(probs) > 3 else ""))
+            probs = [safe.clip(str(p), safe.TIP_CHARS) for p in info.problems[:3]]
+            more = len(info.problems) - 3
+            tp.show_error("The graph has problems; fix them first: " + "; ".join(probs)
+                          + (f" (and {more} more)" if more > 0 else ""))
             return False
         self._lock(True)
         self.data_panel.set_enabled_for_run(True)
@@ -667,7 +679,8 @@ class Workbench(QObject):
                 parts.append(f"Done: {done} epoch{'s' if done != 1 else ''} in {result.seconds:.1f} s "
                              f"({fmt_rate(result.samples_per_s)} samples/s on {result.device}).")
                 if getattr(result, "early_stopped", False):
-                    es = self.project.training.get("early_stopping") or {}
+                    t = self.project.training if isinstance(self.project.training, dict) else {}
+                    es = t.get("early_stopping") if isinstance(t.get("early_stopping"), dict) else {}
                     parts.append(f"Early stopping ended the run: {es.get('monitor', 'val_loss')} had not improved "
                                  f"for {es.get('patience', '?')} epochs"
                                  + (" (the best weights were restored)." if es.get("restore_best_weights") else "."))
