@@ -797,7 +797,12 @@ def _load_csv(spec, base_dir):
     cols = {h: [r[i] for r in rows] for i, h in enumerate(header)}
     found = ", ".join(header)
 
-    targets = spec.get("target", header[-1])
+    # "label" is taken as another name for "target" (when "target" is not set)
+    key = "target" if "target" in spec or "label" not in spec else "label"
+    targets = spec.get(key, header[-1])
+    if isinstance(targets, bool) or (targets is not None and not isinstance(targets, (str, int, list, tuple))):
+        raise DataError(f"data setting '{key}' is {targets!r}; it names the column to predict (or lists several); "
+                        f"{path.name} has {found}")
     targets = [targets] if isinstance(targets, (str, int)) else list(targets or [])
     targets = [header[t] if isinstance(t, int) and -len(header) <= t < len(header) else t for t in targets]
     if not targets:

@@ -310,6 +310,18 @@ def test_csv_values_beyond_float32_empty_rows_and_unreadable_lines(tmp_path):
         load_dataset({"source": "csv", "path": "dir.csv"}, base_dir=tmp_path)
 
 
+def test_csv_label_setting_names_the_target(tmp_path):
+    _csv(tmp_path, "a,b,label\n1,2,x\n3,4,y\n5,6,x\n7,8,y\n")
+    with pytest.raises(DataError, match=r"t.csv has no column 'species' \(the target\); columns found: a, b, label"):
+        load_dataset({"source": "csv", "path": "t.csv", "label": "species"}, base_dir=tmp_path)
+    ds = load_dataset({"source": "csv", "path": "t.csv", "label": "a", "test_split": 0}, base_dir=tmp_path)
+    assert ds.output_names == ["a"] and ds.feature_names == ["b"]
+    ds = load_dataset({"source": "csv", "path": "t.csv", "label": "a", "target": "label"}, base_dir=tmp_path)
+    assert ds.output_names == ["label"]                     # 'target' wins
+    with pytest.raises(DataError, match=r"data setting 'target' is 2.5; it names the column to predict"):
+        load_dataset({"source": "csv", "path": "t.csv", "target": 2.5}, base_dir=tmp_path)
+
+
 # -- NPZ -----------------------------------------------------------------------------------------------------------
 def test_npz_named_arrays_several_inputs_outputs(tmp_path):
     rng = np.random.default_rng(0)
