@@ -12,6 +12,12 @@ from PySide6.QtGui import QColor, QGuiApplication, QPalette
 
 from .paths import ICONS, STYLE
 
+# after app.qss: a disabled check box or label reads as disabled (faint text), a checked box keeps its tick visible
+EXTRA_QSS = """
+QCheckBox:disabled, QLabel:disabled { color: @faint; }
+QCheckBox::indicator:checked:disabled { background: @faint; border-color: @faint; image: url(@icondir/check-white.svg); }
+"""
+
 LIGHT = {
     "name": "light",
     "window": "#f3f4f6", "panel": "#ffffff", "panel_alt": "#f7f8fa", "border": "#dfe2e7",
@@ -120,6 +126,7 @@ class ThemeManager(QObject):
                 self._qss_template = (STYLE / "app.qss").read_text(encoding="utf-8")
             except OSError:
                 self._qss_template = ""
+            self._qss_template += EXTRA_QSS
         t = dict(self.tokens, icondir=ICONS.as_posix())
         return re.sub(r"@([a-z_]+)", lambda m: t.get(m.group(1), m.group(0)), self._qss_template)
 

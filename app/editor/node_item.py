@@ -165,8 +165,15 @@ class NodeItem(QGraphicsItem):
         st = self.sc.style
         self._overview = {}
         tw = self.w - self.x0 - 26 - 10
+        # the name stops short of the problem badge or the "frozen" note in the top-right corner
+        if self.error:
+            name_w = self.w - 23 - 4 - (self.x0 + 26)
+        elif self.frozen:
+            name_w = self.w - 10 - st.small_fm.horizontalAdvance("frozen") - 6 - (self.x0 + 26)
+        else:
+            name_w = tw
         cut = 2 * safe.SHOWN_CHARS   # more than a card shows: eliding never measures a long text
-        self._name_e = st.title_fm.elidedText(safe.clip(self.name, cut), Qt.TextElideMode.ElideRight, tw)
+        self._name_e = st.title_fm.elidedText(safe.clip(self.name, cut), Qt.TextElideMode.ElideRight, name_w)
         self._summary_e = st.body_fm.elidedText(safe.clip(self.summary, cut), Qt.TextElideMode.ElideRight, tw)
         right = st.body_fm.horizontalAdvance(self.params_text) + 8 if self.params_text else 0
         self._shape_e = st.shape_fm.elidedText(safe.clip(self.shape_text, cut), Qt.TextElideMode.ElideMiddle,

@@ -16,6 +16,14 @@ from .render import fmt_eta, fmt_metric, fmt_rate
 MONITORS = ["val_loss", "loss", "val_accuracy", "accuracy"]
 
 
+class _Note(QLabel):
+    """A line of text that takes no room while it is empty (no blank gap under the progress bar)."""
+
+    def setText(self, text):
+        super().setText(text)
+        self.setVisible(bool(text))
+
+
 class TrainPanel(QWidget):
     start_clicked = Signal()
     stop_clicked = Signal()
@@ -92,15 +100,17 @@ class TrainPanel(QWidget):
         self.progress.setTextVisible(False)
         self.progress.setFixedHeight(8)
         lay.addWidget(self.progress)
-        self.message = QLabel("")
+        self.message = _Note("")
         self.message.setWordWrap(True)
         self.message.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.message.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Minimum)
         lay.addWidget(self.message)
-        self.detail = QLabel("")
+        self.detail = _Note("")
         self.detail.setWordWrap(True)
         self.detail.setForegroundRole(QPalette.PlaceholderText)
         lay.addWidget(self.detail)
+        self.message.setText("")
+        self.detail.setText("")
         # the controls and where the run is come first (always in view); the settings below
         line = QFrame()
         line.setFrameShape(QFrame.HLine)
@@ -191,6 +201,9 @@ class TrainPanel(QWidget):
         on = self.es_enabled.isChecked() and not self._running
         for w in (self.es_monitor, self.es_patience, self.es_restore):
             w.setEnabled(on)
+            label = self.form.labelForField(w)
+            if label is not None:
+                label.setEnabled(on)
 
     def values(self) -> dict:
         return {"epochs": self.epochs.value(), "batch_size": self.batch.value(),

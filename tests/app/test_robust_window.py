@@ -452,6 +452,14 @@ def test_an_unconnected_input_shows_its_own_shape(qtbot, isolated, keras_loaded)
     item = w.scene.nodes[inp.id]
     assert item.shape_text == "8×8×1" and item.has_shape
     assert item.error   # it still says its output goes nowhere
+    # a long name stops before the problem badge in the corner (it used to run under it)
+    from app.commands import Rename
+    w.document.push(Rename(p.graph, inp.id, "pixels_with_a_rather_long_name_that_goes_on"))
+    w.document.infer_now()
+    item = w.scene.nodes[inp.id]
+    badge_left = item.w - 16 - 7
+    assert item.x0 + 26 + w.scene.style.title_fm.horizontalAdvance(item._name_e) < badge_left
+    assert item._name_e.endswith("…") and item.shape_text == "8×8×1"
     w.select_node(inp.id)
     assert "8×8×1" in w.inspector.info.text()
     _close(w)
@@ -505,5 +513,11 @@ def test_the_early_stopping_box_sits_in_the_form_column(qtbot):
     assert tp.es_enabled.parentWidget() is tp.epochs.parentWidget()
     tp.load({"early_stopping": {"enabled": False}})
     assert not tp.es_patience.isEnabled() and not tp.es_monitor.isEnabled()
+    assert not form.labelForField(tp.es_patience).isEnabled()
     tp.es_enabled.setChecked(True)
     assert tp.es_patience.isEnabled() and tp.values()["early_stopping"]["enabled"] is True
+    assert form.labelForField(tp.es_patience).isEnabled()
+    # no blank gap under the progress bar while there is nothing to say
+    assert not tp.message.isVisible() and not tp.detail.isVisible()
+    tp.show_done("Done: 3 epochs")
+    assert tp.message.isVisible()
