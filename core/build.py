@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from . import catalog
-from .errors import BuildError, SettingsError
+from .errors import BuildError, SettingsError, WeightsError
 from .infer import Inference, Result
 from .layers import call_layer, effective_dropout, make_layer
 from .trust import is_trusted
@@ -32,8 +32,14 @@ def _model_name(name):
     return s if s[0].isalpha() else "m_" + s
 
 
-def build_model(project_or_graph, regularization=None, *, with_weights=True, name=None, info=None) -> BuildResult:
-    """Build a fresh ``keras.Model`` from the graph. Raises BuildError listing every problem."""
+def build_model(project_or_graph, regularization=None, *, with_weights=True, name=None, info=None,
+                strict_weights=False) -> BuildResult:
+    """Build a fresh ``keras.Model`` from the graph. Raises BuildError listing every problem.
+
+    With ``with_weights`` the layers get the weights their nodes carry, after a check of every array's shape
+    against the built layer; weights that do not fit raise WeightsError naming the node with ``strict_weights``
+    (export: never write a model with silently fresh weights), else the layer keeps fresh weights and
+    ``warnings`` says so."""
     import keras
     from .project import Project
     if isinstance(project_or_graph, Project):
@@ -88,12 +94,32 @@ def build_model(project_or_graph, regularization=None, *, with_weights=True, nam
             n = nodes.get(k)
             if n is None or n.weights is None:
                 continue
-            try:
-                set_layer_weights(layer, n.weights)
-            except Exception as e:
-                res.warnings.append(f"node {n.label()}: saved weights do not fit the layer any more ({e}); "
-                                    f"it starts from fresh weights")
+            why = weights_mismatch(layer, n.weights)
+            if why is None:
+                try:
+                    set_layer_weights(layer, n.weights)
+                except Exception as e:
+                    why = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
+            if why:
+                msg = f"node {n.label()}: the saved weights do not fit the layer: {why}"
+                if strict_weights:
+                    raise WeightsError(msg)
+                res.warnings.append(f"{msg}; it starts from fresh weights")
     return res
+
+
+def weights_mismatch(layer, weights):
+    """Why ``weights`` (arrays) cannot be the weights of the built ``layer`` (count or shapes), else None."""
+    import numpy as np
+    need = [tuple(int(d) for d in w.shape) for w in layer.weights]
+    have = [tuple(int(d) for d in np.shape(w)) for w in weights]
+    if len(have) != len(need):
+        return (f"the file has {len(have)} array(s), the layer has {len(need)}"
+                + (f" (shapes {', '.join(str(s) for s in need[:4])}{', …' if len(need) > 4 else ''})" if need else ""))
+    for i, (h, w) in enumerate(zip(have, need)):
+        if h != w:
+            return f"array {i + 1} of {len(need)} has shape {h} in the file, the layer needs shape {w}"
+    return None
 
 
 def set_layer_weights(layer, weights):

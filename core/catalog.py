@@ -8,6 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 import math
 
+from .errors import short
+
+MAX_DIM = 2 ** 31 - 1  # largest size of one axis of a shape (Input shape, Reshape target)
+
 ACTIVATIONS = [None, "relu", "sigmoid", "softmax", "tanh", "elu", "selu", "gelu", "silu", "softplus",
                "softsign", "leaky_relu", "relu6", "hard_sigmoid", "exponential", "linear"]
 PADDING = ["valid", "same"]
@@ -39,15 +43,15 @@ class Param:
         """Return a message when ``value`` has the wrong JSON type for this param (file is malformed), else None."""
         k = self.kind
         if k == "bool":
-            return None if isinstance(value, bool) else f"expected true/false, got {value!r}"
+            return None if isinstance(value, bool) else f"expected true/false, got {short(value)}"
         if k == "int":
-            return None if _is_int(value) else f"expected an integer, got {value!r}"
+            return None if _is_int(value) else f"expected an integer, got {short(value)}"
         if k == "optint":
-            return None if value is None or _is_int(value) else f"expected an integer or null, got {value!r}"
+            return None if value is None or _is_int(value) else f"expected an integer or null, got {short(value)}"
         if k == "float":
-            return None if _is_num(value) else f"expected a number, got {value!r}"
+            return None if _is_num(value) else f"expected a number, got {short(value)}"
         if k == "optfloat":
-            return None if value is None or _is_num(value) else f"expected a number or null, got {value!r}"
+            return None if value is None or _is_num(value) else f"expected a number or null, got {short(value)}"
         if k == "optints" and value is None:
             return None
         if k in ("ints", "shape", "optints"):
@@ -55,13 +59,16 @@ class Param:
                 return None
             if isinstance(value, (list, tuple)) and all(_is_int(v) or (v is None and k == "shape") for v in value):
                 return None
-            return f"expected a list of integers, got {value!r}"
+            return f"expected a list of integers, got {short(value)}"
         if k == "str":
-            return None if isinstance(value, str) else f"expected text, got {value!r}"
+            return None if isinstance(value, str) else f"expected text, got {short(value)}"
         if k == "choice":
-            return None if value is None or isinstance(value, (str, int, float, bool)) else f"expected one of {self.choices}, got {value!r}"
+            if value is None or isinstance(value, str):
+                return None
+            names = ", ".join(str(c) for c in self.choices if c is not None)
+            return f"expected a name{f' ({names})' if names else ''}, got {short(value)}"
         if k == "multichoice":
-            return None if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value) else f"expected a list of names, got {value!r}"
+            return None if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value) else f"expected a list of names, got {short(value)}"
         return None
 
     def value_error(self, value):
@@ -72,12 +79,12 @@ class Param:
         k = self.kind
         if k in ("int", "float", "optint", "optfloat") and value is not None:
             if isinstance(value, float) and not math.isfinite(value):
-                return f"must be a finite number, got {value}"
+                return f"must be a finite number, got {short(value)}"
             lo, hi = self.min, self.max
             if lo is not None and (value < lo or (self.min_exclusive and value == lo)):
-                return f"must be {'>' if self.min_exclusive else '>='} {lo:g}, got {value}"
+                return f"must be {'>' if self.min_exclusive else '>='} {lo:g}, got {short(value)}"
             if hi is not None and (value > hi or (self.max_exclusive and value == hi)):
-                return f"must be {'<' if self.max_exclusive else '<='} {hi:g}, got {value}"
+                return f"must be {'<' if self.max_exclusive else '<='} {hi:g}, got {short(value)}"
         if k == "optints" and value is None:
             return None
         if k in ("ints", "optints"):
@@ -87,24 +94,27 @@ class Param:
             lo = self.min if self.min is not None else None
             for v in vals:
                 if lo is not None and v < lo:
-                    return f"every value must be >= {lo:g}, got {tuple(vals)}"
+                    return f"every value must be >= {lo:g}, got {short(tuple(vals))}"
         if k == "shape":
             vals = list(value)
             if not vals and not self.allow_minus_one:
                 return "must have at least one dimension"
             if self.allow_minus_one:
                 if sum(1 for v in vals if v == -1) > 1:
-                    return f"may hold at most one -1, got {tuple(vals)}"
+                    return f"may hold at most one -1, got {short(tuple(vals))}"
                 if any(v is not None and v != -1 and v < 1 for v in vals):
-                    return f"every dimension must be >= 1 (or one -1), got {tuple(vals)}"
+                    return f"every dimension must be >= 1 (or one -1), got {short(tuple(vals))}"
             elif any(v is not None and v < (self.min if self.min is not None else 1) for v in vals):
-                return f"every dimension must be >= {self.min if self.min is not None else 1:g}, got {tuple(vals)}"
+                return f"every dimension must be >= {self.min if self.min is not None else 1:g}, got {short(tuple(vals))}"
+            hi = self.max if self.max is not None else MAX_DIM
+            if any(v is not None and v > hi for v in vals):
+                return f"every dimension must be at most {hi:,}, got {short(tuple(vals))}"
         if k == "choice" and self.choices and value not in self.choices:
-            return f"must be one of {', '.join(str(c) for c in self.choices)}; got {value!r}"
+            return f"must be one of {', '.join(str(c) for c in self.choices)}; got {short(value)}"
         if k == "multichoice" and self.choices:
             bad = [v for v in value if v not in self.choices]
             if bad:
-                return f"unknown choice(s) {bad}; expected from {', '.join(self.choices)}"
+                return f"unknown choice(s) {short(bad)}; expected from {', '.join(self.choices)}"
         return None
 
     def to_keras(self, value):

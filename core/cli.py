@@ -15,7 +15,7 @@ import sys
 
 import click
 
-from .errors import LayerwiseError, ProjectError
+from .errors import LayerwiseError, ProjectError, short
 
 SUBCOMMANDS = ("check", "train", "export", "import", "catalog", "--help", "-h", "--version")
 
@@ -33,10 +33,10 @@ def fail(msg, code=2):
 TRUST_HELP = "run the Python code the project holds (Lambda layers, custom classes): only for a project you trust"
 
 
-def _load(path, trust=False):
+def _load(path, trust=False, load_weights=True):
     from .project import load_project
     try:
-        p = load_project(path)
+        p = load_project(path, load_weights=load_weights)
     except ProjectError as e:
         fail(str(e), 2)
     if trust:   # trust is given here, for this run only; a project file never carries it
@@ -45,7 +45,32 @@ def _load(path, trust=False):
     return p
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class OneLineErrors(click.Group):
+    """A command group whose command-line errors (a missing argument, an unknown option, a folder given for a
+    file, a value that is not a number...) are one ``error:`` line and exit code 2, never click's usage block."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.ClickException as e:
+            fail(one_line_error(e), 2)
+        except click.exceptions.Abort:
+            fail("interrupted", 130)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def one_line_error(e):
+    ctx = getattr(e, "ctx", None)
+    where = f"{ctx.command_path}: " if ctx is not None else ""
+    text = " ".join(str(e.format_message()).split())
+    if ctx is not None and isinstance(e, click.UsageError):
+        text += f" (see {ctx.command_path} --help)"
+    return where + text
+
+
+@click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="layerwise")
 def cli():
     """Layerwise: design neural networks as graphs, train them, export them."""
@@ -58,9 +83,13 @@ def check(project, trust):
     """Print every node's output shape and parameter count, then the totals and any problems."""
     _quiet_tf()
     p = _load(project, trust)
-    from .infer import check as run_check
+    from .infer import check as run_check, weights_problems
     from .report import summary_lines
+    if p.weights_error:   # the network is still checked; export and train refuse these weights
+        click.echo(f"warning: {p.weights_error}: the weights were not loaded", err=True)
     res = run_check(p.graph, p.regularization)
+    for w in weights_problems(p.graph, res):
+        click.echo(f"warning: {p.weights_path}: {w}", err=True)
     for line in summary_lines(p, res):
         click.echo(line)
     if res.problems:
@@ -79,11 +108,20 @@ def check(project, trust):
 def export_cmd(project, out, no_weights, trust):
     """Write the model as .h5 (Keras HDF5), .keras, or a standalone Python script (.py)."""
     _quiet_tf()
-    p = _load(project, trust)
-    from .errors import BuildError
+    p = _load(project, trust, load_weights=not no_weights)
+    from .errors import BuildError, WeightsError
     from .export import export
+    weighted = os.path.splitext(out)[1].lower() in (".h5", ".keras")   # a .py export holds no weights
+    if p.weights_error and weighted:
+        fail(f"{p.weights_error}; nothing exported (--no-weights exports the model with fresh weights)")
     try:
-        path = export(p, out, with_weights=not no_weights)
+        build = None
+        if weighted and p.has_weights():   # weights that do not fit a layer are an error, not fresh weights
+            from .build import build_model
+            build = build_model(p, with_weights=True, strict_weights=True)
+        path = export(p, out, with_weights=not no_weights, build=build)
+    except WeightsError as e:
+        fail(f"{p.weights_path}: {e}; nothing exported (--no-weights exports the model with fresh weights)")
     except BuildError as e:
         click.echo(f"error: cannot export {project}: {e}", err=True)
         sys.exit(1)
@@ -123,8 +161,10 @@ def main(argv=None):
     if argv and (argv[0] in SUBCOMMANDS or argv[0] in cli.commands):
         return cli.main(args=argv, prog_name="layerwise")
     # GUI: `layerwise` or `layerwise PROJECT`
-    if len(argv) > 1:
-        fail(f"unknown command {argv[0]!r}; commands: check, train, export, import (or a project file to open)")
+    if len(argv) > 1 or (argv and argv[0].startswith("-")) or (
+            argv and not os.path.exists(argv[0]) and not os.path.splitext(argv[0])[1] and os.sep not in argv[0]):
+        fail(f"unknown command {short(argv[0])}; commands: check, train, export, import, catalog "
+             f"(or a project file to open)")
     try:
         from app.main import run_gui
     except ImportError as e:

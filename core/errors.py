@@ -1,4 +1,31 @@
 """Error types of Layerwise's core. Every message says what was expected, what was found, and where."""
+import reprlib
+
+SHORT = 60  # at most about this many characters of a bad value are echoed in a message
+
+
+class _Short(reprlib.Repr):
+    def __init__(self, limit):
+        super().__init__()
+        self.maxlevel = 3
+        self.maxstring = limit
+        self.maxother = limit
+        self.maxlong = limit
+        self.maxlist = self.maxtuple = self.maxdict = self.maxset = 6
+
+
+def short(value, limit=SHORT):
+    """``repr(value)`` for a message, cut to about ``limit`` characters: a 20 MB name, a deeply nested list or a
+    100,000-digit number is echoed as its beginning and its size, never whole."""
+    try:
+        if isinstance(value, str) and len(value) > limit:
+            return repr(value[:limit]) + f"… ({len(value):,} characters)"
+        if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:
+            return f"a {len(str(value)):,}-digit number" if value.bit_length() < 14000 else "a number of over 4,000 digits"
+        text = _Short(limit).repr(value)
+    except Exception:  # a value whose repr fails: say what it is
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= limit + 10 else text[:limit] + "…"
 
 
 class LayerwiseError(Exception):
@@ -7,6 +34,10 @@ class LayerwiseError(Exception):
 
 class ProjectError(LayerwiseError):
     """A project file cannot be read: not JSON, wrong shape, newer schema, unknown layer type, bad edge..."""
+
+
+class WeightsError(ProjectError):
+    """A weights file (the ``<project>.weights.h5`` sidecar) cannot be read, or its arrays do not fit the layers."""
 
 
 class GraphError(LayerwiseError):

@@ -8,13 +8,43 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 import copy
+import math
 import re
 
 from . import catalog
-from .errors import GraphError
+from .errors import GraphError, short
 from .events import EventGroup
 
-NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
+MAX_NAME = 100            # characters in a node name
+MAX_POS = 1e7             # |x| and |y| of a node's position on the canvas
+NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]{0,%d}$" % (MAX_NAME - 1))
+NAME_RULE = f"use letters, digits, '_', '-' or '.', starting with a letter, at most {MAX_NAME} characters"
+
+
+def name_ok(name):
+    return isinstance(name, str) and len(name) <= MAX_NAME and NAME_RE.match(name) is not None
+
+
+def position_error(pos):
+    """Why ``pos`` is not a canvas position (two finite numbers within ±MAX_POS), else None."""
+    if not (isinstance(pos, (list, tuple)) and len(pos) == 2
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in pos)):
+        return f"must be two numbers [x, y], got {short(pos)}"
+    if not all(math.isfinite(v) for v in pos):
+        return f"must be two finite numbers, got {short(list(pos))}"
+    if any(abs(v) > MAX_POS for v in pos):
+        return f"must be two numbers between {-MAX_POS:g} and {MAX_POS:g}, got {short(list(pos))}"
+    return None
+
+
+def clamp_position(pos):
+    """A canvas position from two numbers: NaN becomes 0, anything beyond ±MAX_POS (inf too) is clamped. Edits
+    never fail on a position (a file with such positions is refused when it is read)."""
+    try:
+        x, y = (float(v) for v in pos)
+    except (TypeError, ValueError):
+        raise GraphError(f"a position must be two numbers [x, y], got {short(pos)}") from None
+    return tuple(0.0 if v != v else max(-MAX_POS, min(MAX_POS, v)) for v in (x, y))
 
 
 @dataclass
@@ -76,7 +106,7 @@ class Graph:
         try:
             return self.nodes[node_id]
         except KeyError:
-            raise GraphError(f"no node with id {node_id!r}") from None
+            raise GraphError(f"no node with id {short(node_id)}") from None
 
     def by_name(self, name):
         for n in self.nodes.values():
@@ -165,7 +195,7 @@ class Graph:
         return nid
 
     def unique_name(self, base):
-        base = re.sub(r"[^A-Za-z0-9_.\-]", "_", base) or "layer"
+        base = re.sub(r"[^A-Za-z0-9_.\-]", "_", str(base)[:MAX_NAME - 8]) or "layer"
         if not NAME_RE.match(base):
             base = "l_" + base
         names = {n.name for n in self.nodes.values()}
@@ -181,21 +211,22 @@ class Graph:
     def add_node(self, type_name, params=None, name=None, pos=(0.0, 0.0), node_id=None, settings=None):
         spec = catalog.CATALOG.get(type_name)
         if spec is None:
-            raise GraphError(f"unknown layer type {type_name!r}")
+            raise GraphError(f"unknown layer type {short(type_name)}")
         full = spec.defaults() if type_name != "KerasLayer" else {}
         if params:
             full.update(copy.deepcopy(params))
         if node_id is None:
             node_id = self.new_id()
         elif node_id in self.nodes:
-            raise GraphError(f"a node with id {node_id!r} already exists")
+            raise GraphError(f"a node with id {short(node_id)} already exists")
+        pos = clamp_position(pos)
         if name is None:
             base = type_name if type_name != "KerasLayer" else str(full.get("class_name", "layer"))
             name = self.unique_name(_snake(base))
+        elif not name_ok(name):
+            raise GraphError(f"invalid node name {short(name)}: {NAME_RULE}")
         elif self.by_name(name) is not None:
-            raise GraphError(f"a node named {name!r} already exists")
-        elif not NAME_RE.match(name):
-            raise GraphError(f"invalid node name {name!r}: use letters, digits, '_', '-' or '.', starting with a letter")
+            raise GraphError(f"a node named {short(name)} already exists")
         node = Node(node_id, type_name, name, full, (float(pos[0]), float(pos[1])), dict(settings or {}))
         self.nodes[node_id] = node
         self._touch()
@@ -207,7 +238,7 @@ class Graph:
         """Put back a node (with its id and weights) and edges, e.g. for undo; ``index`` restores its place
         in the node order (which fixes the order of the model's inputs and outputs)."""
         if node.id in self.nodes:
-            raise GraphError(f"a node with id {node.id!r} already exists")
+            raise GraphError(f"a node with id {short(node.id)} already exists")
         if index is None or index >= len(self.nodes):
             self.nodes[node.id] = node
         else:
@@ -317,18 +348,19 @@ class Graph:
         return old
 
     def move(self, node_id, pos):
+        """Move a node (the position is clamped to the canvas: see ``clamp_position``)."""
         node = self.node(node_id)
-        node.pos = (float(pos[0]), float(pos[1]))
+        node.pos = clamp_position(pos)
         self.events.node_moved.emit(node)
 
     def rename(self, node_id, name):
         node = self.node(node_id)
         if name == node.name:
             return name
-        if not NAME_RE.match(name or ""):
-            raise GraphError(f"invalid node name {name!r}: use letters, digits, '_', '-' or '.', starting with a letter")
+        if not name_ok(name):
+            raise GraphError(f"invalid node name {short(name)}: {NAME_RULE}")
         if self.by_name(name) is not None:
-            raise GraphError(f"a node named {name!r} already exists")
+            raise GraphError(f"a node named {short(name)} already exists")
         old, node.name = node.name, name
         self._touch()
         self.events.node_renamed.emit(node)

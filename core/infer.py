@@ -14,7 +14,13 @@ import json
 from dataclasses import dataclass, field
 
 from . import catalog
+from .errors import short
 from .layers import call_layer, effective_dropout, effective_l2, make_layer, plain_error
+from .validate import node_settings_problems, regularization_problems
+
+# sizes beyond these are problems found before any work starts (nothing is allocated during inference)
+MAX_SAMPLE_VALUES = 2 ** 31          # values in one sample of a node's output (8 GB as float32)
+MAX_PARAMS = 2 * 10 ** 10            # parameters of one node, and of the whole network (80 GB as float32)
 from .trust import UntrustedCode, is_trusted
 
 
@@ -85,6 +91,47 @@ def shape_text(shape):
     return "×".join("?" if d is None else str(d) for d in dims)
 
 
+def _bytes_text(n):
+    for unit, size in (("EB", 1e18), ("PB", 1e15), ("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
+        if n >= size:
+            return f"{n / size:.3g} {unit}"
+    return f"{n:.0f} bytes"
+
+
+def _count_text(n):
+    return f"{n:,}" if n < 10 ** 6 else f"{n:.2g}"
+
+
+def size_problem(shape):
+    """A problem when one sample of ``shape`` (with the batch axis) holds more than MAX_SAMPLE_VALUES values."""
+    if not isinstance(shape, tuple):
+        return None
+    total = 1
+    for d in shape[1:]:
+        if isinstance(d, int) and d > 0:
+            total *= d
+    if total > MAX_SAMPLE_VALUES:
+        return (f"one sample of its output would hold {_count_text(total)} values ({_bytes_text(4 * total)} as "
+                f"float32); the limit is {MAX_SAMPLE_VALUES:,} values per sample: make the shape smaller")
+    return None
+
+
+def params_problem(count):
+    if count > MAX_PARAMS:
+        return (f"{_count_text(count)} parameters would need {_bytes_text(4 * count)} of memory; the limit is "
+                f"{MAX_PARAMS:.0e} parameters: use fewer units, filters or a smaller input")
+    return None
+
+
+def _safe(fn, *args):
+    """effective_l2 / effective_dropout of a node whose settings may be bad (reported as problems): 0 then."""
+    try:
+        v = float(fn(*args))
+        return v if v == v and abs(v) != float("inf") else 0.0
+    except (TypeError, ValueError, AttributeError):
+        return 0.0
+
+
 class Inference:
     """Keeps the per-node cache between runs (the editor keeps one instance per open graph)."""
 
@@ -115,6 +162,12 @@ class Inference:
             res.problems.append(Problem(None, None, "there is no Input node: add one and set its shape"))
         if not any(n.type == "Output" for n in nodes.values()):
             res.problems.append(Problem(None, None, "there is no Output node: connect the last layer to an Output"))
+        # settings are checked on every run, never memoised: an edit of a setting is seen at once
+        reg_problems = regularization_problems(regularization)
+        for m in reg_problems:
+            res.problems.append(Problem(None, None, m))
+        if reg_problems:
+            regularization = {}
         order = graph.topological_order(strict=False)
         res.order = order
         on_cycle = [k for k in nodes if k not in set(order)]
@@ -122,7 +175,7 @@ class Inference:
             n = nodes[k]
             res.nodes[k] = NodeInfo(error="is on a cycle (its output feeds back into its own input)", blocked=True)
             res.problems.append(Problem(k, n.name, "is on a cycle: its output feeds back into its own input"))
-        structural = {}
+        structural, bad = {}, {}
         for k in order:
             n = nodes[k]
             spec = n.spec
@@ -131,11 +184,11 @@ class Inference:
             msgs = []
             if hi is not None and hi > 0 and (len(ports) < lo):
                 missing = [spec.port_name(i) for i in range(max(lo, 1)) if i not in ports]
-                msgs.append(f"input port {', '.join(repr(m) for m in missing)} is not connected"
+                msgs.append(f"input port {_names(missing)} is not connected"
                             if lo == 1 else f"needs {lo if lo == hi else f'at least {lo}'} inputs, has {len(ports)} connected")
             elif ports and max(ports) + 1 != len(ports):
-                gap = [spec.port_name(i) for i in range(max(ports)) if i not in ports]
-                msgs.append(f"input port {', '.join(repr(m) for m in gap)} is not connected (ports are filled in order)")
+                gap = [spec.port_name(i) for i in range(min(max(ports), 10 ** 6)) if i not in ports]
+                msgs.append(f"input port {_names(gap)} is not connected (ports are filled in order)")
             if n.type != "Output" and out_count[k] == 0:
                 msgs.append("its output goes nowhere: connect it to another layer or to an Output")
             for p in spec.params:
@@ -143,10 +196,10 @@ class Inference:
                     err = p.value_error(n.params[p.name])
                     if err:
                         msgs.append(f"{p.name} {err}")
-            for key in ("l2",):
-                v = n.settings.get(key)
-                if v is not None and (not isinstance(v, (int, float)) or v < 0):
-                    msgs.append(f"L2 override must be a number >= 0, got {v!r}")
+            bad_settings = node_settings_problems(n.settings)
+            if bad_settings:
+                bad[k] = True
+                msgs += bad_settings
             structural[k] = msgs
 
         # -- shapes ----------------------------------------------------------------------------------------
@@ -157,8 +210,8 @@ class Inference:
         with StatelessScope(initialize_variables=False):
             for k in order:
                 n = nodes[k]
-                info = NodeInfo(l2=effective_l2(n, regularization),
-                                dropout_after=effective_dropout(n, regularization, k in feeds_output))
+                info = NodeInfo(l2=_safe(effective_l2, n, regularization),
+                                dropout_after=_safe(effective_dropout, n, regularization, k in feeds_output))
                 msgs = structural[k]
                 ins = [res.nodes[e.src] for e in in_edges[k] if e.src in res.nodes]
                 in_shapes = [i.shape for i in ins]
@@ -168,8 +221,8 @@ class Inference:
                         info.shape = (None,) + tuple(shp)
                 elif any(i.shape is None for i in ins) or any(m for m in msgs if "not connected" in m or "needs" in m):
                     info.blocked = True
-                elif msgs and any(m.split(" ")[0] in n.params for m in msgs):
-                    pass  # invalid params: do not ask Keras
+                elif bad.get(k) or (msgs and any(m.split(" ")[0] in n.params for m in msgs)):
+                    pass  # invalid params or settings: do not ask Keras
                 elif n.type == "Output":
                     info.shape = in_shapes[0] if in_shapes else None
                 else:
@@ -206,14 +259,25 @@ class Inference:
                             self._memo.popitem(last=False)
                     if err:
                         msgs = msgs + [err]
-                    if n.settings.get("shares") in nodes:  # a second call of a shared layer: weights counted once
+                    shares = n.settings.get("shares")
+                    if isinstance(shares, str) and shares in nodes:  # a second call of a shared layer: weights counted once
                         info.trainable = info.non_trainable = 0
+                    big = params_problem(info.params)
+                    if big:
+                        msgs = msgs + [big]
+                too_big = size_problem(info.shape)
+                if too_big:   # nodes after it are not inferred: one problem, not one per node downstream
+                    msgs = msgs + [too_big]
+                    info.shape = None
                 if msgs:
                     info.error = "; ".join(msgs)
                     for m in msgs:
                         res.problems.append(Problem(k, n.name, m))
                 res.nodes[k] = info
         res.recomputed = recomputed
+        big = params_problem(res.total)
+        if big and not any("parameters would need" in p.message for p in res.problems):
+            res.problems.append(Problem(None, None, f"in total, {big}"))
         return res
 
     def prime(self, graph, known):
@@ -239,6 +303,11 @@ class Inference:
             from .tfload import import_keras
             import_keras()
             self._ready = True
+
+
+def _names(ports, most=5):
+    text = ", ".join(repr(m) for m in ports[:most])
+    return text + (f" and {len(ports) - most:,} more" if len(ports) > most else "")
 
 
 def _dtype_of(nodes, src):
@@ -273,3 +342,21 @@ def _freeze(params):
 def check(graph, regularization=None) -> Result:
     """Validate ``graph`` and infer every shape (a fresh cache)."""
     return Inference().run(graph, regularization)
+
+
+def weights_problems(graph, result) -> list:
+    """Nodes whose saved weights do not fit their layer (a different number of values than the layer has
+    parameters), from an inference result: cheap, nothing is built. One Problem per node."""
+    out = []
+    for k, n in graph.nodes.items():
+        shares = n.settings.get("shares")
+        if n.weights is None or (isinstance(shares, str) and shares in graph.nodes):
+            continue
+        info = result.nodes.get(k)
+        if info is None or info.shape is None or info.error:
+            continue
+        have = sum(int(getattr(w, "size", 1)) for w in n.weights)
+        if have != info.params:
+            out.append(Problem(k, n.name, f"the saved weights hold {have:,} values, but the layer has "
+                                          f"{info.params:,} parameters; they do not fit"))
+    return out

@@ -9,16 +9,29 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import catalog
-from .errors import ProjectError
-from .graph import Graph, Node, NAME_RE
+from .errors import ProjectError, WeightsError, short
+from .graph import Graph, Node, NAME_RULE, name_ok, position_error
 
 SCHEMA_VERSION = 1
 EXTENSION = ".layerwise"
+
+# limits on what a project file may hold: a file beyond them is refused with a message, before any work
+MAX_FILE_BYTES = 50 * 2 ** 20       # a project file (the JSON; weights live in the sidecar)
+MAX_NODES = 5000
+MAX_EDGES = 20000
+MAX_DEPTH = 100                     # levels of nested objects/lists (a nested model's config is ~15)
+MAX_ID = 100                        # characters of a node id
+MAX_PROJECT_NAME = 200              # characters of the project's name
+MAX_DESCRIPTION = 100_000           # characters of its description
+MAX_WEIGHT_VALUES = 2 ** 31         # numbers in a weights sidecar (8 GB as float32)
+STALE_TMP_SECONDS = 60              # a save's temporary file older than this was left by a killed save
 
 DEFAULT_COMPILE = {"optimizer": {"name": "adam", "learning_rate": 0.001},
                    "schedule": {"kind": "none"}}
@@ -40,6 +53,8 @@ class Project:
     training: dict = field(default_factory=lambda: copy.deepcopy(DEFAULT_TRAINING))
     path: Path | None = None
     extra: dict = field(default_factory=dict)  # unknown top-level keys are kept, so saving loses nothing
+    # why the weights sidecar was not loaded (garbage, truncated, a folder...); None when it was, or there is none
+    weights_error: str | None = field(default=None, compare=False, repr=False)
 
     def to_dict(self):
         d = {"format": "layerwise", "schema_version": SCHEMA_VERSION, "name": self.name,
@@ -77,8 +92,8 @@ def migrate(d: dict) -> dict:
     v = d.get("schema_version", 0)
     if v == 0:
         g = d.get("graph")
-        if isinstance(g, dict):
-            for n in g.get("nodes", []):
+        if isinstance(g, dict) and isinstance(g.get("nodes"), list):
+            for n in g["nodes"]:
                 if isinstance(n, dict) and "config" in n and "params" not in n:
                     n["params"] = n.pop("config")
         d["schema_version"] = 1
@@ -86,12 +101,30 @@ def migrate(d: dict) -> dict:
 
 
 def project_from_dict(d, path=None) -> Project:
+    """A Project from its dict form. Raises ProjectError (one line, naming the file and the field or node) for
+    anything that is not a well-formed project, settings included; never another exception."""
     where = f"{path}: " if path else ""
+    try:
+        return _project_from_dict(d, path, where)
+    except RecursionError:
+        raise ProjectError(f"{where}nested too deeply (more than {MAX_DEPTH} levels of objects and lists)") from None
+
+
+def _project_from_dict(d, path, where):
     if not isinstance(d, dict):
         raise ProjectError(f"{where}not a Layerwise project: expected a JSON object at the top, got {type(d).__name__}")
+    deep = _too_deep(d)
+    if deep:
+        raise ProjectError(f"{where}{deep}: nested too deeply (more than {MAX_DEPTH} levels of objects and lists)")
+    fmt = d.get("format", "layerwise")
+    if fmt != "layerwise":
+        raise ProjectError(f"{where}\"format\" is {short(fmt)}: not a Layerwise project (a project file says "
+                           f"\"format\": \"layerwise\")")
     v = d.get("schema_version", 0)
     if not isinstance(v, int) or isinstance(v, bool):
-        raise ProjectError(f"{where}schema_version must be an integer, got {v!r}")
+        raise ProjectError(f"{where}schema_version must be an integer, got {short(v)}")
+    if v < 0:
+        raise ProjectError(f"{where}schema_version must be 0 or more, got {v}")
     if v > SCHEMA_VERSION:
         raise ProjectError(f"{where}this project was saved by a newer Layerwise (schema_version {v}; "
                            f"this version reads up to {SCHEMA_VERSION}). Update Layerwise to open it.")
@@ -107,19 +140,50 @@ def project_from_dict(d, path=None) -> Project:
                          ("data", DEFAULT_DATA), ("training", DEFAULT_TRAINING)):
         val = d.get(key, {})
         if not isinstance(val, dict):
-            raise ProjectError(f"{where}\"{key}\" must be an object, got {type(val).__name__}")
+            raise ProjectError(f"{where}\"{key}\" must be an object, got {short(val)}")
         merged = copy.deepcopy(default)
         _deep_update(merged, val)
         setattr(p, key, merged)
     name = d.get("name", Path(path).stem if path else "untitled")
     if not isinstance(name, str):
-        raise ProjectError(f"{where}\"name\" must be text, got {name!r}")
+        raise ProjectError(f"{where}\"name\" must be text, got {short(name)}")
+    if len(name) > MAX_PROJECT_NAME:
+        raise ProjectError(f"{where}\"name\" is {len(name):,} characters long; at most {MAX_PROJECT_NAME} are allowed")
     p.name = name
-    p.description = str(d.get("description", ""))
+    desc = d.get("description", "")
+    if desc is None:
+        desc = ""
+    if not isinstance(desc, str):
+        raise ProjectError(f"{where}\"description\" must be text, got {short(desc)}")
+    if len(desc) > MAX_DESCRIPTION:
+        raise ProjectError(f"{where}\"description\" is {len(desc):,} characters long; at most "
+                           f"{MAX_DESCRIPTION:,} are allowed")
+    p.description = desc
+    from .validate import section_problems
+    problems = section_problems(p)
+    if problems:
+        more = f" (and {len(problems) - 1} more problem(s) in the settings)" if len(problems) > 1 else ""
+        raise ProjectError(f"{where}{problems[0]}{more}")
     known = {"format", "schema_version", "name", "description", "graph", "compile", "regularization", "data",
-             "training"}
+             "training", "_warnings"}   # (_warnings: messages of this session, never read from a file)
     p.extra = {k: v for k, v in d.items() if k not in known}
     return p
+
+
+def _too_deep(d):
+    """The path of the first value nested more than MAX_DEPTH levels deep in ``d``, else None (no recursion)."""
+    stack = [(d, 0, "")]
+    while stack:
+        obj, depth, where = stack.pop()
+        if depth > MAX_DEPTH:
+            return where.lstrip(".") or "the file"
+        if isinstance(obj, dict):
+            stack.extend((v, depth + 1, f"{where}.{str(k)[:40]}" if depth < 6 else where) for k, v in obj.items()
+                         if isinstance(v, (dict, list)))
+        elif isinstance(obj, list):
+            stack.extend((v, depth + 1, f"{where}[{i}]" if depth < 6 else where) for i, v in enumerate(obj)
+                         if isinstance(v, (dict, list)))
+    return None
 
 
 def _deep_update(dst, src):
@@ -131,60 +195,80 @@ def _deep_update(dst, src):
 
 
 def validate_graph_dict(g):
-    """Raise ProjectError when ``g`` is not a well-formed graph dict (shape, types, unknown layers, edges)."""
+    """Raise ProjectError when ``g`` is not a well-formed graph dict (shape, types, unknown layers, edges, node
+    settings, sizes). Messages name the node and the field and echo at most a few dozen characters of a value."""
+    from .validate import node_settings_problems
     if not isinstance(g, dict):
-        raise ProjectError(f"\"graph\" must be an object with \"nodes\" and \"edges\", got {type(g).__name__}")
+        raise ProjectError(f"\"graph\" must be an object with \"nodes\" and \"edges\", got {short(g)}")
     nodes, edges = g.get("nodes"), g.get("edges", [])
     if not isinstance(nodes, list):
-        raise ProjectError("\"graph.nodes\" must be a list")
+        raise ProjectError(f"\"graph.nodes\" must be a list, got {short(nodes)}")
     if not isinstance(edges, list):
-        raise ProjectError("\"graph.edges\" must be a list")
-    ids, names = set(), set()
+        raise ProjectError(f"\"graph.edges\" must be a list, got {short(edges)}")
+    if len(nodes) > MAX_NODES:
+        raise ProjectError(f"\"graph.nodes\": too many nodes ({len(nodes):,}); a project holds at most {MAX_NODES:,}")
+    if len(edges) > MAX_EDGES:
+        raise ProjectError(f"\"graph.edges\": too many edges ({len(edges):,}); a project holds at most {MAX_EDGES:,}")
+    ids, names, types = set(), set(), {}
     for i, nd in enumerate(nodes):
         if not isinstance(nd, dict):
-            raise ProjectError(f"graph.nodes[{i}] must be an object, got {type(nd).__name__}")
+            raise ProjectError(f"graph.nodes[{i}] must be an object, got {short(nd)}")
         nid, typ, name = nd.get("id"), nd.get("type"), nd.get("name", nd.get("id"))
         if not isinstance(nid, str) or not nid:
-            raise ProjectError(f"graph.nodes[{i}] has no \"id\" (text)")
+            raise ProjectError(f"graph.nodes[{i}] has no \"id\" (text), got {short(nid)}")
+        if len(nid) > MAX_ID or not nid.isprintable():
+            raise ProjectError(f"graph.nodes[{i}]: the id {short(nid)} must be printable text of at most {MAX_ID} "
+                               f"characters")
         if nid in ids:
-            raise ProjectError(f"node id {nid!r} is used twice")
+            raise ProjectError(f"node id {short(nid)} is used twice")
         ids.add(nid)
-        if not isinstance(name, str) or not NAME_RE.match(name):
-            raise ProjectError(f"node {nid!r}: invalid name {name!r}")
+        if not name_ok(name):
+            raise ProjectError(f"node {short(nid)}: invalid name {short(name)}: {NAME_RULE}")
         if name in names:
-            raise ProjectError(f"node {nid!r}: the name {name!r} is used by two nodes")
+            raise ProjectError(f"node {short(nid)}: the name {short(name)} is used by two nodes")
         names.add(name)
+        label = f"node '{name}' ({nid})"
         if not isinstance(typ, str):
-            raise ProjectError(f"node '{name}' ({nid}): \"type\" must be text")
+            raise ProjectError(f"{label}: \"type\" must be text, got {short(typ)}")
         spec = catalog.CATALOG.get(typ)
         if spec is None:
-            raise ProjectError(f"node '{name}' ({nid}): unknown layer type {typ!r}")
+            raise ProjectError(f"{label}: unknown layer type {short(typ)}")
+        types[nid] = spec
         params = nd.get("params", {})
         if not isinstance(params, dict):
-            raise ProjectError(f"node '{name}' ({nid}): \"params\" must be an object")
+            raise ProjectError(f"{label}: \"params\" must be an object, got {short(params)}")
         for key, val in params.items():
             p = spec.param(key)
             if p is not None:
                 err = p.type_error(val)
                 if err:
-                    raise ProjectError(f"node '{name}' ({nid}): param {key!r} {err}")
+                    raise ProjectError(f"{label}: param {short(key)} {err}")
         if typ == "KerasLayer" and not isinstance(params.get("class_name"), str):
-            raise ProjectError(f"node '{name}' ({nid}): a KerasLayer needs \"class_name\" (text)")
-        pos = nd.get("pos", [0, 0])
-        if not (isinstance(pos, (list, tuple)) and len(pos) == 2 and all(isinstance(v, (int, float)) for v in pos)):
-            raise ProjectError(f"node '{name}' ({nid}): \"pos\" must be [x, y]")
+            raise ProjectError(f"{label}: a KerasLayer needs \"class_name\" (text)")
+        why = position_error(nd.get("pos", [0, 0]))
+        if why:
+            raise ProjectError(f"{label}: \"pos\" {why}")
         settings = nd.get("settings", {})
         if not isinstance(settings, dict):
-            raise ProjectError(f"node '{name}' ({nid}): \"settings\" must be an object")
+            raise ProjectError(f"{label}: \"settings\" must be an object, got {short(settings)}")
+        problems = node_settings_problems(settings)
+        if problems:
+            raise ProjectError(f"{label}: {problems[0]}")
     for i, ed in enumerate(edges):
         if not isinstance(ed, dict):
-            raise ProjectError(f"graph.edges[{i}] must be an object with src, dst, port")
+            raise ProjectError(f"graph.edges[{i}] must be an object with src, dst, port, got {short(ed)}")
         src, dst, port = ed.get("src"), ed.get("dst"), ed.get("port", 0)
+        text = f"edge {i} ({short(src, 30)} → {short(dst, 30)})"
         for end, val in (("src", src), ("dst", dst)):
-            if val not in ids:
-                raise ProjectError(f"edge {i} ({src} → {dst}): {end} {val!r} is not a node in the graph")
+            if not isinstance(val, str) or val not in ids:
+                raise ProjectError(f"{text}: {end} {short(val)} is not a node in the graph")
         if not isinstance(port, int) or isinstance(port, bool) or port < 0:
-            raise ProjectError(f"edge {i} ({src} → {dst}): port must be a non-negative integer, got {port!r}")
+            raise ProjectError(f"{text}: port must be a non-negative integer, got {short(port)}")
+        hi = types[dst].inputs[1]
+        if port >= (MAX_EDGES if hi is None else hi):
+            takes = "no inputs" if hi == 0 else f"{hi} input(s)" if hi else f"at most {MAX_EDGES:,} inputs"
+            raise ProjectError(f"{text}: \"port\" is {short(port)}, but {types[dst].type} takes {takes} "
+                               f"(ports count from 0)")
 
 
 def parse_graph(g) -> Graph:
@@ -217,47 +301,114 @@ def _edge(ed):
 
 
 def load_project(path, load_weights=True) -> Project:
-    """Read a project file. Raises ProjectError with a one-line message on any problem with the file."""
+    """Read a project file. Raises ProjectError with a one-line message on any problem with the file.
+
+    A weights sidecar that cannot be read does not stop the project from opening: the project opens with fresh
+    weights, ``project.weights_error`` says why (the command line refuses to export or continue from them) and
+    ``project.extra["_warnings"]`` holds the message for the window."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ProjectError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise ProjectError(f"{path}: is a folder, not a project file") from None
-    except UnicodeDecodeError:
-        raise ProjectError(f"{path}: not a text file (a Layerwise project is JSON)") from None
-    except OSError as e:
-        raise ProjectError(f"{path}: cannot be read ({e.strerror})") from None
-    try:
-        d = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise ProjectError(f"{path}: not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})") from None
-    project = project_from_dict(d, path)
+    text = _read_text(path)
+    project = _parse(text, path)
     if load_weights:
         wp = weights_path_for(path)
-        if wp.exists():
+        if wp.exists() or wp.is_symlink():
             try:
                 read_weights(project.graph, wp)
-            except Exception as e:  # a bad sidecar must not stop the project from opening
-                project.extra.setdefault("_warnings", []).append(f"{wp.name}: weights not loaded ({e})")
+            except WeightsError as e:
+                project.weights_error = str(e)
+                project.extra.setdefault("_warnings", []).append(
+                    f"{e}: the weights were not loaded, so the network starts from fresh weights")
     return project
 
 
-def loads_project(text, path=None) -> Project:
+def _read_text(path):
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise ProjectError(f"{path}: no such file") from None
+    except OSError as e:
+        raise ProjectError(f"{path}: cannot be read ({e.strerror or e})") from None
+    if path.is_dir():
+        raise ProjectError(f"{path}: is a folder, not a project file")
+    if not path.is_file():
+        raise ProjectError(f"{path}: not a regular file (a Layerwise project is a JSON file)")
+    if st.st_size > MAX_FILE_BYTES:
+        raise ProjectError(f"{path}: {_mb(st.st_size)} is too large for a project file (at most "
+                           f"{_mb(MAX_FILE_BYTES)}; trained weights go in the .weights.h5 file beside it)")
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(MAX_FILE_BYTES + 1)
+    except IsADirectoryError:
+        raise ProjectError(f"{path}: is a folder, not a project file") from None
+    except OSError as e:
+        raise ProjectError(f"{path}: cannot be read ({e.strerror or e})") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise ProjectError(f"{path}: too large for a project file (at most {_mb(MAX_FILE_BYTES)})")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ProjectError(f"{path}: not a text file (a Layerwise project is JSON in UTF-8)") from None
+
+
+def _mb(n):
+    return f"{n / 2 ** 20:,.1f} MB" if n < 2 ** 30 else f"{n / 2 ** 30:,.1f} GB"
+
+
+def _parse(text, path=None):
+    where = f"{path}: " if path else ""
+    if len(text) > MAX_FILE_BYTES:
+        raise ProjectError(f"{where}too large for a project file (at most {_mb(MAX_FILE_BYTES)})")
     try:
         d = json.loads(text)
     except json.JSONDecodeError as e:
-        raise ProjectError(f"not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})") from None
+        raise ProjectError(f"{where}not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})") from None
+    except RecursionError:
+        raise ProjectError(f"{where}not a project: nested too deeply (more than {MAX_DEPTH} levels of objects "
+                           f"and lists)") from None
+    except ValueError as e:  # e.g. an integer of more than 4,300 digits
+        what = "a number in it has more than 4,300 digits" if "digits" in str(e) else short(str(e), 120)
+        raise ProjectError(f"{where}not valid JSON ({what})") from None
     return project_from_dict(d, path)
+
+
+def loads_project(text, path=None) -> Project:
+    return _parse(text, path)
+
+
+_TMP_TAIL = re.compile(r"\.[a-z0-9_]{8}\.tmp")   # what tempfile.mkstemp adds after our prefix
+
+
+def clean_stale_temporaries(path, age=STALE_TMP_SECONDS):
+    """Remove what killed saves of ``path`` left behind: ``.<name>.XXXXXXXX.tmp`` files in its folder older than
+    ``age`` seconds (a save in progress is younger). Only that exact pattern, only plain files. Returns them."""
+    path = Path(path)
+    prefix = f".{path.name}"
+    removed = []
+    try:
+        entries = list(os.scandir(path.parent))
+    except OSError:
+        return removed
+    now = time.time()
+    for e in entries:
+        if not e.name.startswith(prefix) or not _TMP_TAIL.fullmatch(e.name[len(prefix):]):
+            continue
+        try:
+            if not e.is_file(follow_symlinks=False) or now - e.stat(follow_symlinks=False).st_mtime < age:
+                continue
+            os.unlink(e.path)
+            removed.append(Path(e.path))
+        except OSError:
+            pass
+    return removed
 
 
 def atomic_write(path, data: bytes | str):
     """Write to a temporary file in the same folder, then rename over ``path``. The old file stays intact
-    when anything fails."""
+    when anything fails. Temporary files that a killed earlier save of ``path`` left are removed."""
     path = Path(path)
     if isinstance(data, str):
         data = data.encode("utf-8")
+    clean_stale_temporaries(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
     try:
         with os.fdopen(fd, "wb") as f:
@@ -297,6 +448,7 @@ def write_weights_file(graph: Graph, path):
     import h5py
     import numpy as np
     path = Path(path)
+    clean_stale_temporaries(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
     os.close(fd)
     try:
@@ -320,11 +472,53 @@ def write_weights_file(graph: Graph, path):
 
 
 def read_weights(graph: Graph, path):
+    """Give the graph's nodes the arrays of a weights sidecar (one group per node name). Raises WeightsError,
+    naming the file, when it is not a readable Layerwise weights file; then no node's weights change."""
+    path = Path(path)
+    if path.is_dir():
+        raise WeightsError(f"{path}: is a folder, not a weights file")
+    try:
+        size = path.stat().st_size
+    except OSError as e:
+        raise WeightsError(f"{path}: the weights file cannot be read ({e.strerror or e})") from None
+    if size == 0:
+        raise WeightsError(f"{path}: the weights file is empty")
+    try:
+        found = _read_arrays(graph, path)
+    except WeightsError:
+        raise
+    except Exception as e:  # h5py says OSError for garbage and truncation, others for odd content
+        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise WeightsError(f"{path}: not a readable weights file: damaged, truncated or not HDF5 "
+                           f"({short(msg, 100)})") from None
+    for k, arrays in found.items():
+        graph.nodes[k].weights = arrays
+
+
+def _read_arrays(graph, path):
     import h5py
+    found, total = {}, 0
     with h5py.File(path, "r") as f:
-        if f.attrs.get("format") != "layerwise-weights":
-            raise ProjectError(f"{path}: not a Layerwise weights file")
+        fmt = f.attrs.get("format")
+        if isinstance(fmt, bytes):
+            fmt = fmt.decode("utf-8", "replace")
+        if fmt != "layerwise-weights":
+            raise WeightsError(f"{path}: not a Layerwise weights file (it has no \"format\": "
+                               f"\"layerwise-weights\" mark)")
         for n in graph.nodes.values():
-            if n.name in f:
-                grp = f[n.name]
-                n.weights = [grp[k][()] for k in sorted(grp.keys())]
+            if n.name not in f:
+                continue
+            grp = f[n.name]
+            if not isinstance(grp, h5py.Group):
+                raise WeightsError(f"{path}: the entry of node {n.label()} is not a group of arrays")
+            arrays = []
+            for key in sorted(grp.keys()):
+                ds = grp[key]
+                if not isinstance(ds, h5py.Dataset) or ds.dtype.kind not in "fiub":
+                    raise WeightsError(f"{path}: node {n.label()}: {short(key)} is not an array of numbers")
+                total += int(ds.size)
+                if total > MAX_WEIGHT_VALUES:
+                    raise WeightsError(f"{path}: holds more than {MAX_WEIGHT_VALUES:,} numbers; too large to load")
+                arrays.append(ds[()])
+            found[n.id] = arrays
+    return found

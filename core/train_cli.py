@@ -14,6 +14,7 @@ import time
 import click
 
 from .errors import BuildError, DataError, LayerwiseError, ProjectError, SettingsError
+from .validate import MAX_BATCH_SIZE, MAX_EPOCHS
 from .training import TrainState   # no Keras import at module level
 
 
@@ -135,12 +136,17 @@ def _fail(msg, code=2):
 
 @click.command("train")
 @click.argument("project", type=click.Path(dir_okay=False))
-@click.option("--epochs", type=int, default=None, help="number of epochs (default: the project's setting)")
-@click.option("--batch-size", type=int, default=None, help="samples per batch (default: the project's setting)")
+@click.option("--epochs", type=click.IntRange(1, MAX_EPOCHS), default=None,
+              help="number of epochs (default: the project's setting)")
+@click.option("--batch-size", type=click.IntRange(1, MAX_BATCH_SIZE), default=None,
+              help="samples per batch (default: the project's setting)")
 @click.option("--device", default=None, help="auto (a GPU where there is one), cpu, gpu or gpu:N")
 @click.option("--mixed-precision", is_flag=True, default=None, help="float16 compute on a GPU (ignored on the CPU)")
 @click.option("--seed", type=int, default=None, help="random seed (default: the project's setting)")
 @click.option("--keep-weights", is_flag=True, help="start from the weights saved with the project instead of fresh ones")
+@click.option("--fresh-weights", is_flag=True,
+              help="ignore the weights saved with the project, even for frozen and pretrained layers (e.g. when "
+                   "the weights file is damaged)")
 @click.option("--tensorboard", "tensorboard", type=click.Path(file_okay=False), default=None,
               help="also write TensorBoard logs to this folder")
 @click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
@@ -149,16 +155,18 @@ def _fail(msg, code=2):
 @click.option("--trust", is_flag=True,
               help="run the Python code the project holds (Lambda layers, custom classes): only for a project you trust")
 def train(project, epochs, batch_size, device, mixed_precision, seed, keep_weights, tensorboard, out, no_save,
-          trust=False):
+          trust=False, fresh_weights=False):
     """Train PROJECT's network on its dataset; save the weights beside it (PROJECT.weights.h5)."""
     from pathlib import Path
     from .project import load_project, weights_path_for, write_weights_file
     if out is not None and Path(out).suffix.lower() not in (".h5", ".keras", ".py"):
         _fail(f"--out {out}: unknown export format {Path(out).suffix or '(no extension)'!r}; use .h5, .keras or .py")
+    if fresh_weights and keep_weights:
+        _fail("--fresh-weights and --keep-weights: choose one")
     from .tfload import import_keras
     import_keras()
     try:
-        p = load_project(project)
+        p = load_project(project, load_weights=not fresh_weights)
     except ProjectError as e:
         _fail(str(e))
     if trust:   # trust is given here, for this run only; a project file never carries it
@@ -171,6 +179,7 @@ def train(project, epochs, batch_size, device, mixed_precision, seed, keep_weigh
                                        tensorboard_dir=tensorboard, report_interval=0.1)
     except SettingsError as e:
         _fail(_flagged(str(e)))
+    _check_start_weights(p, cfg.keep_weights)
     state = CliState(cfg.epochs)
     if p.has_weights() and not cfg.keep_weights:
         click.echo("note: training starts from fresh weights (frozen layers keep theirs); the weights saved with "
@@ -242,6 +251,26 @@ def train(project, epochs, batch_size, device, mixed_precision, seed, keep_weigh
     click.echo(f"trained {result.epochs_done} epoch(s) in {_duration(result.seconds)} on {result.device}")
     if result.stopped:
         sys.exit(130)
+
+
+def _check_start_weights(p, keep_weights):
+    """Refuse (exit 2) to start from saved weights that cannot be read or do not fit their layers: with
+    --keep-weights every layer starts from them, else frozen and pretrained layers do."""
+    used = [n for n in p.graph.nodes.values()
+            if keep_weights or n.settings.get("trainable") is False or n.settings.get("pretrained")]
+    hint = "--fresh-weights trains from fresh weights instead"
+    if p.weights_error:
+        if used:
+            _fail(f"{p.weights_error}; training would start from these weights ({hint})")
+        click.echo(f"warning: {p.weights_error}: the weights were not loaded; training starts from fresh weights",
+                   err=True)
+        return
+    ids = {n.id for n in used if n.weights is not None}
+    if ids:
+        from .infer import check, weights_problems
+        bad = [w for w in weights_problems(p.graph, check(p.graph, p.regularization)) if w.node_id in ids]
+        if bad:
+            _fail(f"{p.weights_path}: {bad[0]}; training would start from these weights ({hint})")
 
 
 def _flagged(msg):
