@@ -31,6 +31,8 @@ def number(value, default, lo=None, hi=None, whole=False):
         v, ok = default, False
     elif isinstance(v, float) and not math.isfinite(v):
         v, ok = default, False
+    if v is None:   # no usable value and no default
+        return None, False
     if whole and not isinstance(v, int):
         if isinstance(v, float) and v.is_integer():
             v = int(v)

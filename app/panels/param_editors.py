@@ -84,20 +84,21 @@ class ParamEditor(QWidget):
         try:
             why = self.param.value_error(value) if value is not None else None
         except Exception:  # noqa: BLE001 - a value of a type the check does not expect
-            why = "is not a usable value"
+            why = f"got {safe.clip(repr(value))}"
+        shown = "it is shown as it is"
         try:
-            exact = self._show(value) is not False
+            if self._show(value) is False:
+                shown = "the nearest value this field holds is shown"
         except (TypeError, ValueError, OverflowError, AttributeError, KeyError, IndexError):
-            exact = False
+            shown = "the default is shown"
             try:
                 self._show(self.param.default)
             except (TypeError, ValueError, OverflowError, AttributeError, KeyError, IndexError):
                 pass
-        if why is None and not exact:
-            why = "cannot be shown here"
+        if why is None and not shown.startswith("it"):
+            why = f"got {safe.clip(repr(value))}, which this field cannot show"
         self.set_invalid(why is not None, None if why is None else
-                         f"The project's value {safe.clip(repr(value))} {why}; showing "
-                         f"{'the default' if not exact else 'it as it is'}")
+                         f"The project's value is not usable ({safe.clip(why, safe.TIP_CHARS)}); {shown}")
 
     def _show(self, value):  # pragma: no cover - overridden
         """Put ``value`` in the widgets; False when only an approximation could be shown (raise when none)."""

@@ -172,7 +172,7 @@ class TrainPanel(QWidget):
     def _show_int(self, spin, section, key, default):
         raw = section.get(key, default)
         v, ok = safe.number(raw, default, spin.minimum(), spin.maximum(), whole=True)
-        spin.setValue(int(v))
+        spin.setValue(int(v) if ok else default)   # 1e12 epochs: the default, not a run of 100 000
         self._mark(spin, not ok, raw)
 
     def _mark(self, w, bad, raw=None):
@@ -185,8 +185,7 @@ class TrainPanel(QWidget):
         w.style().polish(w)
         if bad:
             self._invalid[w] = raw
-            w.setToolTip(f"The project's value {safe.clip(repr(raw))} is not usable; showing "
-                         f"{'the nearest allowed value' if isinstance(raw, (int, float)) else 'the default'}."
+            w.setToolTip(f"The project's value {safe.clip(repr(raw))} is not usable; the default is shown."
                          f"\n{tips[w]}")
         else:
             self._invalid.pop(w, None)
