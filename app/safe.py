@@ -52,13 +52,6 @@ def mapping(value):
     return {}, value is None
 
 
-def text(value, default=""):
-    """(value if it is a string else ``default``, ok)."""
-    if isinstance(value, str):
-        return value, True
-    return default, value is None
-
-
 def coord(v, default=0.0, limit=POS_LIMIT) -> float:
     """One coordinate the canvas can use: finite, inside ±``limit``; anything else becomes ``default``."""
     try:
@@ -78,14 +71,3 @@ def xy(pos, default=(0.0, 0.0), limit=POS_LIMIT):
         return default
     return coord(x, default[0], limit), coord(y, default[1], limit)
 
-
-def finite_xy(pos):
-    """True when ``pos`` is a pair of finite numbers within the canvas."""
-    return xy(pos, (math.nan, math.nan)) == _pair(pos)
-
-
-def _pair(pos):
-    try:
-        return float(pos[0]), float(pos[1])
-    except (TypeError, ValueError, IndexError, KeyError, OverflowError):
-        return None
