@@ -114,6 +114,8 @@ def export_cmd(project, out, no_weights, trust):
     weighted = os.path.splitext(out)[1].lower() in (".h5", ".keras")   # a .py export holds no weights
     if p.weights_error and weighted:
         fail(f"{p.weights_error}; nothing exported (--no-weights exports the model with fresh weights)")
+    if p.weights_error:
+        click.echo(f"warning: {p.weights_error}: the weights were not loaded (a .py export holds none)", err=True)
     try:
         build = None
         if weighted and p.has_weights():   # weights that do not fit a layer are an error, not fresh weights

@@ -136,10 +136,8 @@ def _fail(msg, code=2):
 
 @click.command("train")
 @click.argument("project", type=click.Path(dir_okay=False))
-@click.option("--epochs", type=click.IntRange(1, MAX_EPOCHS), default=None,
-              help="number of epochs (default: the project's setting)")
-@click.option("--batch-size", type=click.IntRange(1, MAX_BATCH_SIZE), default=None,
-              help="samples per batch (default: the project's setting)")
+@click.option("--epochs", type=int, default=None, help="number of epochs (default: the project's setting)")
+@click.option("--batch-size", type=int, default=None, help="samples per batch (default: the project's setting)")
 @click.option("--device", default=None, help="auto (a GPU where there is one), cpu, gpu or gpu:N")
 @click.option("--mixed-precision", is_flag=True, default=None, help="float16 compute on a GPU (ignored on the CPU)")
 @click.option("--seed", type=int, default=None, help="random seed (default: the project's setting)")
@@ -163,6 +161,9 @@ def train(project, epochs, batch_size, device, mixed_precision, seed, keep_weigh
         _fail(f"--out {out}: unknown export format {Path(out).suffix or '(no extension)'!r}; use .h5, .keras or .py")
     if fresh_weights and keep_weights:
         _fail("--fresh-weights and --keep-weights: choose one")
+    for flag, v, most in (("--epochs", epochs, MAX_EPOCHS), ("--batch-size", batch_size, MAX_BATCH_SIZE)):
+        if v is not None and v > most:   # (too small: TrainConfig says so)
+            _fail(f"{flag}: {flag[2:].replace('-', ' ')} must be at most {most:,}, got {v:,}")
     from .tfload import import_keras
     import_keras()
     try:

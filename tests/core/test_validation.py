@@ -312,6 +312,14 @@ def test_good_settings_load():
         project_from_dict(with_(path, value))
 
 
+def test_a_whole_number_learning_rate_builds_an_optimizer():
+    """JSON has no float 1: Keras refuses learning_rate=1 (an int) with a raw traceback; it is a fine setting."""
+    from core.build import make_optimizer
+    p = project_from_dict(with_("compile.optimizer", {"name": "sgd", "learning_rate": 1, "momentum": 0}))
+    opt = make_optimizer(p.compile)
+    assert float(opt.learning_rate.numpy()) == 1.0
+
+
 def test_validate_settings_after_edits():
     p = project_from_dict(valid())
     p.regularization["dropout"] = 1.7
@@ -426,6 +434,8 @@ def test_export_and_train_refuse_a_broken_sidecar_check_warns(tmp_path, kind):
     r = run("export", f, "--out", tmp_path / "m.h5", "--no-weights")
     assert r.exit_code == 0, r.stderr
     assert (tmp_path / "m.h5").exists()
+    r = run("export", f, "--out", tmp_path / "m.py")   # a script holds no weights: written, with a warning
+    assert r.exit_code == 0 and f"warning: {wp}" in r.stderr, r.stderr
 
 
 def test_weights_that_do_not_fit_are_named_by_node(tmp_path):
