@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from . import catalog
-from .errors import BuildError, SettingsError, WeightsError
+from .errors import BuildError, SettingsError, WeightsError, short
 from .infer import Inference, Result
 from .layers import call_layer, effective_dropout, make_layer
 from .trust import is_trusted
@@ -158,7 +158,7 @@ def make_loss(name):
     import keras
     name = LOSS_ALIASES.get(name, name)
     if name not in LOSS_CLASSES:
-        raise SettingsError(f"unknown loss {name!r}; expected one of {', '.join(LOSS_CLASSES)}")
+        raise SettingsError(f"unknown loss {short(name)}; expected one of {', '.join(LOSS_CLASSES)}")
     return getattr(keras.losses, LOSS_CLASSES[name])()
 
 
@@ -184,7 +184,7 @@ def make_metric(name, loss):
              "recall": lambda: m.Recall(name="recall"), "mae": lambda: m.MeanAbsoluteError(name="mae"),
              "mse": lambda: m.MeanSquaredError(name="mse"), "rmse": lambda: m.RootMeanSquaredError(name="rmse")}
     if name not in table:
-        raise SettingsError(f"unknown metric {name!r}; expected one of {', '.join(catalog.METRICS)}")
+        raise SettingsError(f"unknown metric {short(name)}; expected one of {', '.join(catalog.METRICS)}")
     if name in ("auc", "precision", "recall") and loss not in ("binary_crossentropy",):
         return None  # these Keras metrics need one probability per sample
     if name in ("mae", "mse", "rmse") and loss == "sparse_categorical_crossentropy":
@@ -197,7 +197,7 @@ def make_optimizer(compile_settings, steps_per_epoch=None):
     opt = dict(compile_settings.get("optimizer") or {})
     name = str(opt.pop("name", "adam")).lower()
     if name not in catalog.OPTIMIZERS:
-        raise SettingsError(f"unknown optimizer {name!r}; expected one of {', '.join(catalog.OPTIMIZERS)}")
+        raise SettingsError(f"unknown optimizer {short(name)}; expected one of {', '.join(catalog.OPTIMIZERS)}")
     cls_name, params = catalog.OPTIMIZERS[name]
     kwargs = {}
     allowed = {p.name: p for p in params}
@@ -208,7 +208,7 @@ def make_optimizer(compile_settings, steps_per_epoch=None):
             continue
         p = allowed.get(k)
         if p is None:
-            raise SettingsError(f"optimizer {name}: unknown setting {k!r}; expected {', '.join(allowed)}")
+            raise SettingsError(f"optimizer {name}: unknown setting {short(k)}; expected {', '.join(allowed)}")
         err = p.value_error(v)
         if err:
             raise SettingsError(f"optimizer {name}: {k} {err}")
@@ -217,12 +217,12 @@ def make_optimizer(compile_settings, steps_per_epoch=None):
     sched = dict(compile_settings.get("schedule") or {"kind": "none"})
     kind = sched.pop("kind", "none")
     if kind not in catalog.SCHEDULES:
-        raise SettingsError(f"unknown learning-rate schedule {kind!r}; expected one of {', '.join(catalog.SCHEDULES)}")
+        raise SettingsError(f"unknown learning-rate schedule {short(kind)}; expected one of {', '.join(catalog.SCHEDULES)}")
     sparams = {p.name: p for p in catalog.SCHEDULES[kind]}
     for k, v in sched.items():
         p = sparams.get(k)
         if p is None:
-            raise SettingsError(f"schedule {kind}: unknown setting {k!r}; expected {', '.join(sparams) or 'none'}")
+            raise SettingsError(f"schedule {kind}: unknown setting {short(k)}; expected {', '.join(sparams) or 'none'}")
         err = p.value_error(v)
         if err:
             raise SettingsError(f"schedule {kind}: {k} {err}")

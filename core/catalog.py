@@ -388,14 +388,19 @@ def types_in(category):
     return [e for e in _ENTRIES if e.category == category]
 
 
-def format_value(v):
+def format_value(v, limit=40):
+    """A param value for the node face and tables: ``3×3``, ``0.5``, ``relu``; at most about ``limit`` characters."""
     if isinstance(v, (list, tuple)):
-        return "×".join("?" if x is None else str(x) for x in v)
-    if isinstance(v, float):
-        return f"{v:g}"
-    if v is None:
-        return "none"
-    return str(v)
+        text = "×".join("?" if x is None else format_value(x, limit) for x in v[:limit])
+    elif isinstance(v, float):
+        text = f"{v:g}"
+    elif v is None:
+        text = "none"
+    elif isinstance(v, int) and not isinstance(v, bool):
+        text = str(v) if v.bit_length() < 200 else short(v)
+    else:
+        text = str(v)[:limit + 1] if isinstance(v, str) else short(v, limit)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def summary_text(type_name: str, params: dict) -> str:

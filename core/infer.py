@@ -336,7 +336,10 @@ def node_key(n, in_shapes, trusted=False):
 
 
 def _freeze(params):
-    return json.dumps(params, sort_keys=True, default=str)
+    try:
+        return json.dumps(params, sort_keys=True, default=str)
+    except (RecursionError, ValueError, TypeError):   # nested too deeply, circular: never the same key twice
+        return f"<unfrozen {id(params)}>"
 
 
 def check(graph, regularization=None) -> Result:

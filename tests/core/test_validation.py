@@ -193,6 +193,21 @@ def test_short_echoes_at_most_a_few_dozen_characters():
     assert short("h\u202eg\x00") == "'h\\u202eg\\x00'"
 
 
+def test_node_faces_and_check_never_flood_with_a_value(tmp_path):
+    assert len(catalog.summary_text("Dense", {"units": 8, "activation": "y" * 10 ** 7})) < 60
+    r = run("check", write(tmp_path, with_("graph.nodes.1.params.activation", "z" * 3_000_000)))
+    assert r.exit_code == 1 and len(r.stdout + r.stderr) < 6000 and "'h' (n2)" in r.stdout
+
+
+def test_params_nested_too_deeply_in_memory_are_a_problem_not_an_exception():
+    g, ids = chain(("Input", {"shape": [4]}), ("Dense", {"units": 2}), ("Output", {}))
+    deep = 1
+    for _ in range(5000):
+        deep = [deep]
+    g.nodes[ids[1]].params["units"] = deep
+    assert not check(g).ok
+
+
 def test_node_and_edge_counts_are_bounded():
     d = valid()
     d["graph"]["nodes"] += [node(f"m{i}", "Dense", f"d{i}", {"units": 2}) for i in range(MAX_NODES)]
