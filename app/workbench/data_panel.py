@@ -87,7 +87,30 @@ class DataPanel(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(6, 6, 6, 6)
         lay.setSpacing(6)
+        lay.addLayout(self._build_source_row())
+        self.pages = QStackedWidget()
+        self.pages.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Maximum)
+        self.pages.addWidget(self._build_builtin_page())
+        self.pages.addWidget(self._build_csv_page())
+        self.pages.addWidget(self._build_npz_page())
+        self.pages.addWidget(self._build_image_page())
+        lay.addWidget(self.pages)
+        lay.addLayout(self._build_split_row())
+        self._build_status(lay)
+        lay.addWidget(self._build_balance_plot())
+        self._build_preview(lay)
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(350)
+        self._debounce.timeout.connect(self._emit_spec)
+        self._spec = {}
+        self._connect_edits()
+        self._loading = True      # showing the first page is not an edit
+        self._source_changed()
+        self._loading = False
 
+    # -- building the widgets --------------------------------------------------------------------------------
+    def _build_source_row(self):
         form = QFormLayout()
         form.setLabelAlignment(Qt.AlignRight | Qt.AlignVCenter)
         form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
@@ -104,15 +127,18 @@ class DataPanel(QWidget):
         self.reload_btn.setToolTip("Load the data again (after the file changed)")
         sr.addWidget(self.reload_btn)
         form.addRow("Source", src_row)
-        lay.addLayout(form)
+        return form
 
-        self.pages = QStackedWidget()
-        self.pages.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Maximum)
-        # built-in
+    @staticmethod
+    def _page_form():
         p = QWidget()
         f = QFormLayout(p)
         f.setContentsMargins(0, 0, 0, 0)
         f.setLabelAlignment(Qt.AlignRight | Qt.AlignVCenter)
+        return p, f
+
+    def _build_builtin_page(self):
+        p, f = self._page_form()
         self.name = QComboBox()
         self.name.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
         self.name.setMinimumContentsLength(12)
@@ -139,24 +165,20 @@ class DataPanel(QWidget):
         f.addRow("Samples", self.samples)
         f.addRow("Sequence length", self.seq_len)
         self._builtin_form = f
-        self.pages.addWidget(p)
-        # csv
-        p = QWidget()
-        f = QFormLayout(p)
-        f.setContentsMargins(0, 0, 0, 0)
-        f.setLabelAlignment(Qt.AlignRight | Qt.AlignVCenter)
+        return p
+
+    def _build_csv_page(self):
+        p, f = self._page_form()
         row, self.csv_path = _path_row("file.csv", lambda: self._browse("csv"))
         self.csv_target = QComboBox()
         self.csv_target.setEditable(True)
         self.csv_target.setToolTip("The column to predict; several columns: separate them with commas")
         f.addRow("File", row)
         f.addRow("Target column", self.csv_target)
-        self.pages.addWidget(p)
-        # npz
-        p = QWidget()
-        f = QFormLayout(p)
-        f.setContentsMargins(0, 0, 0, 0)
-        f.setLabelAlignment(Qt.AlignRight | Qt.AlignVCenter)
+        return p
+
+    def _build_npz_page(self):
+        p, f = self._page_form()
         row, self.npz_path = _path_row("arrays.npz", lambda: self._browse("npz"))
         self.npz_x = QComboBox()
         self.npz_x.setEditable(True)
@@ -167,12 +189,10 @@ class DataPanel(QWidget):
         f.addRow("File", row)
         f.addRow("Inputs (x)", self.npz_x)
         f.addRow("Targets (y)", self.npz_y)
-        self.pages.addWidget(p)
-        # image folder
-        p = QWidget()
-        f = QFormLayout(p)
-        f.setContentsMargins(0, 0, 0, 0)
-        f.setLabelAlignment(Qt.AlignRight | Qt.AlignVCenter)
+        return p
+
+    def _build_image_page(self):
+        p, f = self._page_form()
         row, self.img_path = _path_row("folder with one subfolder per class", lambda: self._browse("dir"))
         size = QWidget()
         sh = QHBoxLayout(size)
@@ -192,9 +212,9 @@ class DataPanel(QWidget):
         f.addRow("Folder", row)
         f.addRow("Image size", size)
         f.addRow("Colours", self.img_mode)
-        self.pages.addWidget(p)
-        lay.addWidget(self.pages)
+        return p
 
+    def _build_split_row(self):
         split = QHBoxLayout()
         self.val = QDoubleSpinBox()
         self.test = QDoubleSpinBox()
@@ -211,9 +231,9 @@ class DataPanel(QWidget):
         split.addWidget(QLabel("Test"))
         split.addWidget(self.test)
         split.addStretch(1)
-        self.reload_btn.clicked.connect(self.reload_clicked)
-        lay.addLayout(split)
+        return split
 
+    def _build_status(self, lay):
         self.status = QLabel("")
         self.status.setWordWrap(True)
         self.status.setTextFormat(Qt.RichText)
@@ -224,6 +244,7 @@ class DataPanel(QWidget):
         self.fit.setTextFormat(Qt.RichText)
         lay.addWidget(self.fit)
 
+    def _build_balance_plot(self):
         self.balance = pg.PlotWidget()
         self.balance.setBackground(None)
         self.balance.setFixedHeight(110)
@@ -236,8 +257,9 @@ class DataPanel(QWidget):
         self._bars = pg.BarGraphItem(x=[0], height=[0], width=0.75, brush="#5b8def", pen=None)
         self.balance.addItem(self._bars)
         self.balance.setVisible(False)
-        lay.addWidget(self.balance)
+        return self.balance
 
+    def _build_preview(self, lay):
         self.preview_title = QLabel("Preview")
         self.preview_title.setStyleSheet("font-weight: 600;")
         lay.addWidget(self.preview_title)
@@ -252,10 +274,9 @@ class DataPanel(QWidget):
         self.preview.setMinimumHeight(120)
         lay.addWidget(self.preview, 1)
 
-        self._debounce = QTimer(self)
-        self._debounce.setSingleShot(True)
-        self._debounce.setInterval(350)
-        self._debounce.timeout.connect(self._emit_spec)
+    def _connect_edits(self):
+        """Every widget edit goes through ``_edited`` (debounced into ``spec_changed``)."""
+        self.reload_btn.clicked.connect(self.reload_clicked)
         self.source.currentIndexChanged.connect(self._source_changed)
         for sig in (self.name.currentIndexChanged, self.form.currentIndexChanged, self.img_mode.currentIndexChanged,
                     self.samples.valueChanged, self.seq_len.valueChanged, self.val.valueChanged,
@@ -266,11 +287,7 @@ class DataPanel(QWidget):
         for c in (self.csv_target, self.npz_x, self.npz_y):
             c.activated.connect(self._edited)
             c.lineEdit().editingFinished.connect(self._edited)
-        self._spec = {}
         self.name.currentIndexChanged.connect(self._name_changed)
-        self._loading = True      # showing the first page is not an edit
-        self._source_changed()
-        self._loading = False
 
     def _name_changed(self, _i):
         if not self._loading:  # another task: its own default length

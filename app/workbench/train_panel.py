@@ -36,7 +36,28 @@ class TrainPanel(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(6, 6, 6, 6)
         lay.setSpacing(6)
+        self.form = self._build_settings_form()
+        lay.addLayout(self._build_buttons())
+        self._build_progress(lay)
+        # the controls and where the run is come first (always in view); the settings below
+        line = QFrame()
+        line.setFrameShape(QFrame.HLine)
+        line.setFrameShadow(QFrame.Plain)
+        line.setForegroundRole(QPalette.Mid)
+        lay.addWidget(line)
+        lay.addLayout(self.form)
+        lay.addStretch(1)
+        self._connect_signals()
+        self._loading = False
+        self._tips = {}       # each field's own tooltip, while a note about an unusable value replaces it
+        self._invalid = {}    # field -> the project's value it could not show
+        self._last_batch_shown = 0.0
+        self._devices = []
+        self.set_devices(None)
+        self.set_running(False, can_continue=False)
 
+    # -- building the widgets --------------------------------------------------------------------------------
+    def _build_settings_form(self):
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
         form.setLabelAlignment(Qt.AlignRight | Qt.AlignVCenter)
@@ -54,6 +75,14 @@ class TrainPanel(QWidget):
         self.device.setModel(self._device_model)
         self.mixed = QCheckBox("Mixed precision (float16)")
         self.mixed.setToolTip("Faster on recent GPUs; only available when training on a GPU")
+        form.addRow("Epochs", self.epochs)
+        form.addRow("Batch size", self.batch)
+        form.addRow("Device", self.device)
+        form.addRow("", self.mixed)
+        self._build_early_stopping(form)
+        return form
+
+    def _build_early_stopping(self, form):
         # early stopping: a check box in the field column like the other options, its settings in rows below
         self.es_enabled = QCheckBox("Early stopping")
         self.es_enabled.setToolTip("Stop when the watched value has not improved for a number of epochs")
@@ -67,16 +96,12 @@ class TrainPanel(QWidget):
         self.es_patience.setToolTip("How many epochs without improvement end the run")
         self.es_restore = QCheckBox("Restore the best weights")
         self.es_restore.setToolTip("At the end, go back to the weights of the best epoch")
-        form.addRow("Epochs", self.epochs)
-        form.addRow("Batch size", self.batch)
-        form.addRow("Device", self.device)
-        form.addRow("", self.mixed)
         form.addRow("", self.es_enabled)
         form.addRow("Watch", self.es_monitor)
         form.addRow("Patience", self.es_patience)
         form.addRow("", self.es_restore)
-        self.form = form
 
+    def _build_buttons(self):
         buttons = QHBoxLayout()
         self.start_btn = QPushButton("Start")
         self.start_btn.setToolTip("Train from fresh weights (F5)")
@@ -88,8 +113,9 @@ class TrainPanel(QWidget):
             b.setMinimumWidth(72)
             buttons.addWidget(b)
         self.start_btn.setDefault(True)
-        lay.addLayout(buttons)
+        return buttons
 
+    def _build_progress(self, lay):
         self.status = QLabel("Ready")
         self.status.setWordWrap(True)   # a long line must not widen the dock
         self.status.setStyleSheet("font-weight: 600;")
@@ -111,15 +137,8 @@ class TrainPanel(QWidget):
         lay.addWidget(self.detail)
         self.message.setText("")
         self.detail.setText("")
-        # the controls and where the run is come first (always in view); the settings below
-        line = QFrame()
-        line.setFrameShape(QFrame.HLine)
-        line.setFrameShadow(QFrame.Plain)
-        line.setForegroundRole(QPalette.Mid)
-        lay.addWidget(line)
-        lay.addLayout(form)
-        lay.addStretch(1)
 
+    def _connect_signals(self):
         self.start_btn.clicked.connect(self.start_clicked)
         self.stop_btn.clicked.connect(self.stop_clicked)
         self.continue_btn.clicked.connect(self.continue_clicked)
@@ -130,13 +149,6 @@ class TrainPanel(QWidget):
         self.es_enabled.toggled.connect(self._changed)
         self.es_monitor.currentTextChanged.connect(self._changed)
         self.es_restore.toggled.connect(self._changed)
-        self._loading = False
-        self._tips = {}       # each field's own tooltip, while a note about an unusable value replaces it
-        self._invalid = {}    # field -> the project's value it could not show
-        self._last_batch_shown = 0.0
-        self._devices = []
-        self.set_devices(None)
-        self.set_running(False, can_continue=False)
 
     # -- settings <-> project --------------------------------------------------------------------------------
     def load(self, training: dict):
