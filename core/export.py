@@ -8,6 +8,7 @@ from pathlib import Path
 from . import catalog
 from .build import LOSS_CLASSES, build_model, compile_model
 from .errors import BuildError, SettingsError
+from .keras_compat import FUNCTIONAL_MODULE
 from .layers import MERGES, MODEL_CLASSES, UNSAFE_CLASSES, layer_kwargs
 
 FORMATS = (".h5", ".keras", ".py")
@@ -176,7 +177,7 @@ def _ctor(n, reg, trusted=False):
         if cls in MODEL_CLASSES:  # a nested model (group node)
             kind = "Sequential" if cls == "Sequential" else "Model"
             if code:
-                ctor = _code_ctor(n, {"module": "keras" if kind == "Sequential" else "keras.src.models.functional",
+                ctor = _code_ctor(n, {"module": "keras" if kind == "Sequential" else FUNCTIONAL_MODULE,
                                       "class_name": "Sequential" if kind == "Sequential" else "Functional",
                                       "config": cfg, "registered_name": None})
             else:

@@ -204,10 +204,10 @@ class Inference:
 
         # -- shapes ----------------------------------------------------------------------------------------
         self._ensure_keras()
-        from keras.src.backend.common.stateless_scope import StatelessScope
+        from .keras_compat import stateless_scope
         import keras
         recomputed = 0
-        with StatelessScope(initialize_variables=False):
+        with stateless_scope(initialize_variables=False):
             for k in order:
                 n = nodes[k]
                 info = NodeInfo(l2=_safe(effective_l2, n, regularization),

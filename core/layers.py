@@ -84,7 +84,7 @@ def make_layer(node, regularization=None, trusted=False):
     """A new Keras layer for ``node`` (not for Input/Output nodes). ``trusted``: whether this session trusts the
     project's code (``core.trust``; never a setting from the file). A node with code raises
     ``core.trust.UntrustedCode`` unless trusted; every other config is deserialized in Keras' safe mode."""
-    from keras.src.saving.serialization_lib import SafeModeScope
+    from .keras_compat import safe_mode_scope
     from .trust import check_allowed
     k = keras()
     t = node.type
@@ -97,7 +97,7 @@ def make_layer(node, regularization=None, trusted=False):
         cfg["name"] = node.name
         if reg is not None and "kernel_regularizer" in cfg:
             cfg["kernel_regularizer"] = k.regularizers.serialize(reg)
-        with SafeModeScope(code is None):
+        with safe_mode_scope(code is None):
             if class_name in MODEL_CLASSES:  # a nested model (e.g. a pretrained base kept as one group node)
                 layer = (k.Sequential if class_name == "Sequential" else k.Model).from_config(cfg)
             elif code is not None and (class_name in UNSAFE_CLASSES or node.params.get("module")
@@ -120,7 +120,7 @@ def make_layer(node, regularization=None, trusted=False):
         kw = layer_kwargs(node)
         if reg is not None:
             kw["kernel_regularizer"] = reg
-        with SafeModeScope(check_allowed(node, trusted) is None):
+        with safe_mode_scope(check_allowed(node, trusted) is None):
             layer = cls(name=node.name, **kw)
     if node.settings.get("trainable") is False:
         layer.trainable = False

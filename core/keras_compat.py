@@ -1,0 +1,127 @@
+"""Every Keras internal Layerwise relies on, in one place (checked on Keras 3.15.1).
+
+Keras 3 keeps some things Layerwise needs outside its public API. They are reached only through this module, so
+a Keras upgrade that moves one breaks here, and ``tests/core/test_keras_compat.py`` names what moved:
+
+* ``StatelessScope``: shape inference builds layers without allocating variables (public as
+  ``keras.StatelessScope``; the internal path is the fallback);
+* ``SafeModeScope``: deserialize a layer config in (or out of) safe mode;
+* ``is_default`` and ``pythonify_logs``: the training engine's callback list skips the per-batch conversion of
+  the logs for callbacks that do not implement batch hooks;
+* the ``keras.src.ops`` operation classes: a stored model that uses a ``keras.ops`` operation as a step;
+* ``layer._inbound_nodes``: how many tensors one call of a layer returned.
+
+Nothing here imports Keras at module level (importing ``core`` stays cheap); each helper imports it when called.
+"""
+from __future__ import annotations
+
+import importlib
+
+KERAS_VERSION_CHECKED = "3.15.1"
+
+# (module, name) of every internal this module imports: the compatibility test checks that each still exists
+INTERNALS = (
+    ("keras.src.backend.common.stateless_scope", "StatelessScope"),
+    ("keras.src.saving.serialization_lib", "SafeModeScope"),
+    ("keras.src.utils", "is_default"),
+    ("keras.src.utils.python_utils", "pythonify_logs"),
+    ("keras.src.ops.operation", "Operation"),
+)
+# private attributes of Keras objects read here: (what has it, attribute)
+PRIVATE_ATTRIBUTES = (("a called keras.layers.Layer", "_inbound_nodes"),
+                      ("keras.callbacks.CallbackList", "callbacks"))
+
+# where Keras 3 keeps its operations (``keras.ops`` is the public face of ``keras.src.ops``)
+OPS_PACKAGES = ("keras.src.ops", "keras.ops")
+OPS_MODULES = ("numpy", "nn", "math", "core", "image", "linalg")
+# the module a serialized nested Functional model names (``keras.Model.from_config`` of the same config)
+FUNCTIONAL_MODULE = "keras.src.models.functional"
+
+
+def _internal(module, name):
+    return getattr(importlib.import_module(module), name)
+
+
+# -- scopes ---------------------------------------------------------------------------------------------------------
+def stateless_scope(**kwargs):
+    """``keras.StatelessScope(**kwargs)``: layers built inside allocate no variables (initialize_variables=False)."""
+    import keras
+    cls = getattr(keras, "StatelessScope", None) or _internal(*INTERNALS[0])
+    return cls(**kwargs)
+
+
+def safe_mode_scope(safe_mode: bool):
+    """A scope in which ``from_config`` deserializes in safe mode (``safe_mode=True``) or not."""
+    return _internal(*INTERNALS[1])(bool(safe_mode))
+
+
+# -- callbacks --------------------------------------------------------------------------------------------------------
+def is_default(method) -> bool:
+    """True when a callback's hook is Keras' own empty default (the callback does not implement it)."""
+    return _internal(*INTERNALS[2])(method)
+
+
+def pythonify_logs(logs):
+    """Keras logs (tensors) as Python numbers, the way Keras' own callback list hands them to callbacks."""
+    return _internal(*INTERNALS[3])(logs)
+
+
+def raw_batch_callback_list(callbacks, raw, **kwargs):
+    """A ``keras.callbacks.CallbackList`` whose train batch-end logs go to ``raw`` (one callback of ``callbacks``)
+    as the tensors the fit loop made, with no conversion; only the other callbacks that really implement a batch
+    hook (TensorBoard, say) get Python numbers. Keras' own list converts every batch's logs (one device sync
+    each). ``kwargs`` go to ``CallbackList`` (add_history, add_progbar, model, verbose, epochs, steps)."""
+    import keras
+
+    class RawBatchCallbackList(keras.callbacks.CallbackList):
+        def __init__(self, *a, **kw):
+            super().__init__(*a, **kw)
+            self._train_batch = [c for c in self.callbacks if c is not raw and not is_default(c.on_train_batch_end)]
+            self._test_batch = [c for c in self.callbacks if not is_default(c.on_test_batch_end)]
+
+        def on_train_batch_end(self, batch, logs=None):
+            raw.on_train_batch_end(batch, logs)
+            if self._train_batch:
+                py = pythonify_logs(logs)
+                for c in self._train_batch:
+                    c.on_train_batch_end(batch, logs=py)
+
+        def on_test_batch_end(self, batch, logs=None):
+            if self._test_batch:
+                py = pythonify_logs(logs)
+                for c in self._test_batch:
+                    c.on_test_batch_end(batch, logs=py)
+
+    return RawBatchCallbackList(callbacks, **kwargs)
+
+
+# -- operations and layer calls -------------------------------------------------------------------------------------
+def is_ops_module(module) -> bool:
+    """True for the module a serialized ``keras.ops`` operation names (``keras.src.ops.numpy``, ``keras.ops``)."""
+    return bool(module) and module.startswith(OPS_PACKAGES)
+
+
+def is_op_class(name) -> bool:
+    """True when ``name`` is a ``keras.ops`` operation class (and not a layer): what legacy .h5 configs store
+    for an operation used as a step, without a module."""
+    import keras
+    if isinstance(getattr(keras.layers, name, None), type):
+        return False
+    operation = _internal(*INTERNALS[4])
+    for mod in OPS_MODULES:
+        try:
+            cls = getattr(importlib.import_module(f"{OPS_PACKAGES[0]}.{mod}"), name, None)
+        except ImportError:
+            continue
+        if isinstance(cls, type) and issubclass(cls, operation):
+            return True
+    return False
+
+
+def call_outputs(layer, index) -> int | None:
+    """How many tensors the layer's call number ``index`` returned (None when Keras does not say)."""
+    try:
+        return len(layer._inbound_nodes[index].outputs)
+    except (AttributeError, IndexError, TypeError):
+        return None
+
