@@ -23,7 +23,7 @@ def _layerwise_cmd():
     found = shutil.which("layerwise")
     if found:
         return [found]
-    return [sys.executable, "-c", "from core.cli import main; main()"]
+    return [sys.executable, "-c", "from cli.main import main; main()"]
 
 
 def window_visible(runs=5):

@@ -50,7 +50,7 @@ finally:
 
 def _layerwise():
     exe = Path(sys.executable).with_name("layerwise")
-    return [str(exe)] if exe.exists() else [sys.executable, "-c", "from core.cli import main; main()"]
+    return [str(exe)] if exe.exists() else [sys.executable, "-c", "from cli.main import main; main()"]
 
 
 def test_real_window_under_xvfb(tmp_path):

@@ -104,7 +104,7 @@ def test_repeated_blocks_are_inferred_once():
 
 def test_effective_regularization_is_shown():
     from core.project import Project
-    from core.report import summary_lines
+    from cli.report import summary_lines
     g, ids = chain(("Input", {"shape": [4]}), ("Dense", {"units": 8}), ("Dense", {"units": 2}), ("Output", {}))
     g.set_setting(ids[2], "l2", 0.01)
     p = Project(graph=g, regularization={"l2": 0.001, "dropout": 0.25})
@@ -120,7 +120,7 @@ def test_effective_regularization_is_shown():
 
 
 def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "core.cli", *args], capture_output=True, text=True, cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "cli", *args], capture_output=True, text=True, cwd=ROOT,
                           timeout=300)
 
 

@@ -306,7 +306,7 @@ def test_confusion_matrix():
 # -- the command ------------------------------------------------------------------------------------------------
 def cli(*args):
     from click.testing import CliRunner
-    from core.cli import cli as group
+    from cli.main import cli as group
     return CliRunner().invoke(group, ["train", *map(str, args)])
 
 
@@ -400,7 +400,7 @@ def test_ctrl_c_stops_at_the_end_of_a_batch_and_keeps_the_weights(tmp_path):
     src = tmp_path / "digits.layerwise"
     src.write_bytes((EXAMPLES / "digits_cnn.layerwise").read_bytes())
     env = dict(os.environ, PYTHONUNBUFFERED="1", TF_CPP_MIN_LOG_LEVEL="3")
-    proc = subprocess.Popen([sys.executable, "-m", "core.cli", "train", str(src), "--epochs", "500"], cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, "-m", "cli", "train", str(src), "--epochs", "500"], cwd=ROOT,
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         for line in proc.stdout:

@@ -237,7 +237,7 @@ def test_custom_class_is_refused_unless_trusted(tmp_path):
 
 def test_cli_import_writes_project_and_weights_or_exits_2(small_files, tmp_path):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    lw = [sys.executable, "-c", "from core.cli import main; main()"]
+    lw = [sys.executable, "-c", "from cli.main import main; main()"]
     out = tmp_path / "ok.layerwise"
     r = subprocess.run(lw + ["import", str(small_files / "ok.h5"), "--out", str(out)], capture_output=True, text=True,
                        env=env, cwd=ROOT, timeout=300)

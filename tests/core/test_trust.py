@@ -59,7 +59,7 @@ def files(tmp_path_factory, keras_loaded):
     x = keras.Input((4,), name="x")
     keras.Model(x, keras.layers.Dense(3, activation="softmax", name="logits")(inner(x))).save(d / "group.keras")
     runner = CliRunner()
-    from core.cli import cli
+    from cli.main import cli
     for stem in ("lambda", "group"):
         r = runner.invoke(cli, ["import", str(d / f"{stem}.keras"), "--out", str(d / f"{stem}.layerwise"), "--trust"])
         assert r.exit_code == 0, r.output
@@ -73,7 +73,7 @@ def files(tmp_path_factory, keras_loaded):
 
 
 def invoke(*args):
-    from core.cli import cli
+    from cli.main import cli
     return CliRunner().invoke(cli, [str(a) for a in args])
 
 
@@ -264,7 +264,7 @@ def test_keras_model_with_lambda_is_not_imported_without_trust(files, tmp_path):
 
 def test_real_command_without_trust_runs_nothing(files):
     m = gone(files["marker"])
-    r = subprocess.run([sys.executable, "-m", "core.cli", "check", str(files["lambda"])], capture_output=True,
+    r = subprocess.run([sys.executable, "-m", "cli", "check", str(files["lambda"])], capture_output=True,
                        text=True, timeout=300, cwd=ROOT, env=ENV)
     assert r.returncode == 1, r.stderr[-2000:]
     assert "Traceback" not in r.stdout + r.stderr and "holds Python code (Lambda)" in r.stdout

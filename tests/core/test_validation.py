@@ -77,7 +77,7 @@ def write(tmp_path, d, name="p.layerwise"):
 
 
 def run(*args, cwd=None):
-    from core.cli import cli
+    from cli.main import cli
     old = os.getcwd()
     if cwd:
         os.chdir(cwd)

@@ -56,7 +56,7 @@ def check_answer(case, code, out, err):
 
 @pytest.mark.parametrize("cid", [c.id for c in CASES])
 def test_case_in_process(cid, tmp_path, monkeypatch):
-    from core.cli import cli
+    from cli.main import cli
     case = BY_ID[cid]
     folder = tmp_path / "case"
     write_case(case, folder)

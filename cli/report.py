@@ -1,8 +1,8 @@
 """Text summaries of a checked graph, in the manner of Keras' ``model.summary()``."""
 from __future__ import annotations
 
-from . import catalog
-from .infer import shape_text
+from core import catalog
+from core.infer import shape_text
 
 
 def _fmt(n):

@@ -13,9 +13,11 @@ import time
 
 import click
 
-from .errors import BuildError, DataError, LayerwiseError, ProjectError, SettingsError
-from .validate import MAX_BATCH_SIZE, MAX_EPOCHS
-from .training import TrainState   # no Keras import at module level
+from core.errors import BuildError, DataError, LayerwiseError, SettingsError
+from core.training import TrainState   # no Keras import at module level
+from core.validate import MAX_BATCH_SIZE, MAX_EPOCHS
+
+from .common import TRUST_HELP, fail, load, quiet_tf
 
 
 def _fmt(v):
@@ -129,11 +131,6 @@ class CliState(TrainState):
         self._clear_bar()
 
 
-def _fail(msg, code=2):
-    click.echo(f"error: {msg}", err=True)
-    sys.exit(code)
-
-
 @click.command("train")
 @click.argument("project", type=click.Path(dir_okay=False))
 @click.option("--epochs", type=int, default=None, help="number of epochs (default: the project's setting)")
@@ -150,36 +147,28 @@ def _fail(msg, code=2):
 @click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
               help="export the trained model: MODEL.h5, MODEL.keras or MODEL.py")
 @click.option("--no-save", is_flag=True, help="do not save the trained weights beside the project")
-@click.option("--trust", is_flag=True,
-              help="run the Python code the project holds (Lambda layers, custom classes): only for a project you trust")
+@click.option("--trust", is_flag=True, help=TRUST_HELP)
 def train(project, epochs, batch_size, device, mixed_precision, seed, keep_weights, tensorboard, out, no_save,
           trust=False, fresh_weights=False):
     """Train PROJECT's network on its dataset; save the weights beside it (PROJECT.weights.h5)."""
     from pathlib import Path
-    from .project import load_project, weights_path_for, write_weights_file
+    from core.project import weights_path_for, write_weights_file
     if out is not None and Path(out).suffix.lower() not in (".h5", ".keras", ".py"):
-        _fail(f"--out {out}: unknown export format {Path(out).suffix or '(no extension)'!r}; use .h5, .keras or .py")
+        fail(f"--out {out}: unknown export format {Path(out).suffix or '(no extension)'!r}; use .h5, .keras or .py")
     if fresh_weights and keep_weights:
-        _fail("--fresh-weights and --keep-weights: choose one")
+        fail("--fresh-weights and --keep-weights: choose one")
     for flag, v, most in (("--epochs", epochs, MAX_EPOCHS), ("--batch-size", batch_size, MAX_BATCH_SIZE)):
         if v is not None and v > most:   # (too small: TrainConfig says so)
-            _fail(f"{flag}: {flag[2:].replace('-', ' ')} must be at most {most:,}, got {v:,}")
-    from .tfload import import_keras
-    import_keras()
-    try:
-        p = load_project(project, load_weights=not fresh_weights)
-    except ProjectError as e:
-        _fail(str(e))
-    if trust:   # trust is given here, for this run only; a project file never carries it
-        from .trust import set_trusted
-        set_trusted(p)
-    from .training import TrainConfig, run
+            fail(f"{flag}: {flag[2:].replace('-', ' ')} must be at most {most:,}, got {v:,}")
+    quiet_tf()
+    p = load(project, trust, load_weights=not fresh_weights)   # trust: for this run only
+    from core.training import TrainConfig, run
     try:
         cfg = TrainConfig.from_project(p, epochs=epochs, batch_size=batch_size, device=device,
                                        mixed_precision=mixed_precision, seed=seed, keep_weights=keep_weights or None,
                                        tensorboard_dir=tensorboard, report_interval=0.1)
     except SettingsError as e:
-        _fail(_flagged(str(e)))
+        fail(_flagged(str(e)))
     _check_start_weights(p, cfg.keep_weights)
     state = CliState(cfg.epochs)
     if p.has_weights() and not cfg.keep_weights:
@@ -206,9 +195,9 @@ def train(project, epochs, batch_size, device, mixed_precision, seed, keep_weigh
         click.echo(f"error: cannot train {project}: {e}", err=True)
         sys.exit(1)
     except (DataError, SettingsError) as e:
-        _fail(_flagged(str(e)))
+        fail(_flagged(str(e)))
     except LayerwiseError as e:
-        _fail(str(e))
+        fail(str(e))
     except KeyboardInterrupt:
         click.echo("interrupted: nothing saved", err=True)
         sys.exit(130)
@@ -238,16 +227,16 @@ def train(project, epochs, batch_size, device, mixed_precision, seed, keep_weigh
         try:
             write_weights_file(p.graph, wp)   # the sidecar only: the project file itself is left as it is
         except OSError as e:
-            _fail(f"{wp}: cannot write the trained weights ({e.strerror or e})")
+            fail(f"{wp}: cannot write the trained weights ({e.strerror or e})")
         click.echo(f"saved trained weights to {wp}")
     if out is not None:
-        from .export import export
+        from core.export import export
         try:
             path = export(p, out, build=result.build)
         except LayerwiseError as e:
-            _fail(str(e))
+            fail(str(e))
         except OSError as e:
-            _fail(f"{out}: cannot write ({e.strerror or e})")
+            fail(f"{out}: cannot write ({e.strerror or e})")
         click.echo(f"wrote {path}")
     click.echo(f"trained {result.epochs_done} epoch(s) in {_duration(result.seconds)} on {result.device}")
     if result.stopped:
@@ -262,16 +251,16 @@ def _check_start_weights(p, keep_weights):
     hint = "--fresh-weights trains from fresh weights instead"
     if p.weights_error:
         if used:
-            _fail(f"{p.weights_error}; training would start from these weights ({hint})")
+            fail(f"{p.weights_error}; training would start from these weights ({hint})")
         click.echo(f"warning: {p.weights_error}: the weights were not loaded; training starts from fresh weights",
                    err=True)
         return
     ids = {n.id for n in used if n.weights is not None}
     if ids:
-        from .infer import check, weights_problems
+        from core.infer import check, weights_problems
         bad = [w for w in weights_problems(p.graph, check(p.graph, p.regularization)) if w.node_id in ids]
         if bad:
-            _fail(f"{p.weights_path}: {bad[0]}; training would start from these weights ({hint})")
+            fail(f"{p.weights_path}: {bad[0]}; training would start from these weights ({hint})")
 
 
 def _flagged(msg):

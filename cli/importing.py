@@ -6,6 +6,10 @@ from pathlib import Path
 
 import click
 
+from core.errors import LayerwiseError
+
+from .common import fail, quiet_tf
+
 
 @click.command("import")
 @click.argument("model", type=click.Path(dir_okay=True))
@@ -15,17 +19,14 @@ import click
               help="import even when the file has Lambda layers or custom classes (they can run code)")
 def import_cmd(model, out, trust):
     """Import a Keras model (.h5 or .keras) as a Layerwise project: one node per layer, with the weights."""
-    from .cli import fail
-    from .errors import LayerwiseError
     out_path = Path(out)
     if out_path.suffix == "":
         out_path = out_path.with_suffix(".layerwise")
     if not out_path.parent.exists():
         fail(f"{out_path.parent}: no such folder for the project file")
-    from .tfload import import_keras
-    import_keras()
-    from .transfer import import_model
-    from .project import save_project
+    quiet_tf()
+    from core.project import save_project
+    from core.transfer import import_model
     try:
         imported = import_model(model, trust=trust)
     except LayerwiseError as e:

@@ -1,0 +1,4 @@
+"""``python -m cli ...`` is ``layerwise ...``."""
+from .main import main
+
+main()

@@ -1,0 +1,35 @@
+"""``layerwise check PROJECT``: every node's output shape and parameter count, the totals, and any problems.
+
+Exit codes: 0 no problems; 1 the graph has problems (listed); 2 the file is not a usable project.
+"""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from .common import TRUST_HELP, load, quiet_tf
+
+
+@click.command("check")
+@click.argument("project", type=click.Path(dir_okay=False))
+@click.option("--trust", is_flag=True, help=TRUST_HELP)
+def check(project, trust):
+    """Print every node's output shape and parameter count, then the totals and any problems."""
+    quiet_tf()
+    p = load(project, trust)
+    from core.infer import check as run_check, weights_problems
+    from .report import summary_lines
+    if p.weights_error:   # the network is still checked; export and train refuse these weights
+        click.echo(f"warning: {p.weights_error}: the weights were not loaded", err=True)
+    res = run_check(p.graph, p.regularization)
+    for w in weights_problems(p.graph, res):
+        click.echo(f"warning: {p.weights_path}: {w}", err=True)
+    for line in summary_lines(p, res):
+        click.echo(line)
+    if res.problems:
+        click.echo("")
+        click.echo(f"{len(res.problems)} problem(s):")
+        for prob in res.problems:
+            click.echo(f"  {prob}")
+        sys.exit(1)

@@ -1,0 +1,66 @@
+"""What every command shares: ``fail()`` (one ``error:`` line and an exit code), loading the project a command
+names, and the command group whose usage errors are one line too.
+
+Exit codes: 0 ok; 1 the graph (or training) has problems; 2 bad input (file, setting); 130 interrupted.
+"""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from core.errors import ProjectError
+
+TRUST_HELP = "run the Python code the project holds (Lambda layers, custom classes): only for a project you trust"
+
+
+def fail(msg, code=2):
+    """Print ``error: msg`` on stderr and exit with ``code`` (2: bad input)."""
+    click.echo(f"error: {msg}", err=True)
+    sys.exit(code)
+
+
+def quiet_tf():
+    """Import TensorFlow and Keras now, with their start-up chatter silenced."""
+    from core.tfload import import_keras
+    import_keras()
+
+
+def load(path, trust=False, load_weights=True):
+    """The project at ``path``; a file that is not a project is ``fail()`` (exit 2). ``trust`` is given for this
+    run only: a project file never carries it."""
+    from core.project import load_project
+    try:
+        p = load_project(path, load_weights=load_weights)
+    except ProjectError as e:
+        fail(str(e), 2)
+    if trust:
+        from core.trust import set_trusted
+        set_trusted(p)
+    return p
+
+
+class OneLineErrors(click.Group):
+    """A command group whose command-line errors (a missing argument, an unknown option, a folder given for a
+    file, a value that is not a number...) are one ``error:`` line and exit code 2, never click's usage block."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.ClickException as e:
+            fail(one_line_error(e), 2)
+        except click.exceptions.Abort:
+            fail("interrupted", 130)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def one_line_error(e):
+    """A click error as one line: ``layerwise train: No such option: --epoch (see layerwise train --help)``."""
+    ctx = getattr(e, "ctx", None)
+    where = f"{ctx.command_path}: " if ctx is not None else ""
+    text = " ".join(str(e.format_message()).split())
+    if ctx is not None and isinstance(e, click.UsageError):
+        text += f" (see {ctx.command_path} --help)"
+    return where + text

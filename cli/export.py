@@ -1,0 +1,47 @@
+"""``layerwise export PROJECT --out FILE``: the model as .h5 (Keras HDF5), .keras, or a standalone .py script.
+
+Exit codes: 0 written; 1 the graph cannot be built; 2 bad input (file, weights that do not fit, unwritable out).
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from core.errors import BuildError, LayerwiseError, WeightsError
+
+from .common import TRUST_HELP, fail, load, quiet_tf
+
+
+@click.command("export")
+@click.argument("project", type=click.Path(dir_okay=False))
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="FILE.h5, FILE.keras or FILE.py")
+@click.option("--no-weights", is_flag=True, help="export fresh (untrained) weights even when the project has weights")
+@click.option("--trust", is_flag=True, help=TRUST_HELP)
+def export_cmd(project, out, no_weights, trust):
+    """Write the model as .h5 (Keras HDF5), .keras, or a standalone Python script (.py)."""
+    quiet_tf()
+    p = load(project, trust, load_weights=not no_weights)
+    from core.export import export
+    weighted = os.path.splitext(out)[1].lower() in (".h5", ".keras")   # a .py export holds no weights
+    if p.weights_error and weighted:
+        fail(f"{p.weights_error}; nothing exported (--no-weights exports the model with fresh weights)")
+    if p.weights_error:
+        click.echo(f"warning: {p.weights_error}: the weights were not loaded (a .py export holds none)", err=True)
+    try:
+        build = None
+        if weighted and p.has_weights():   # weights that do not fit a layer are an error, not fresh weights
+            from core.build import build_model
+            build = build_model(p, with_weights=True, strict_weights=True)
+        path = export(p, out, with_weights=not no_weights, build=build)
+    except WeightsError as e:
+        fail(f"{p.weights_path}: {e}; nothing exported (--no-weights exports the model with fresh weights)")
+    except BuildError as e:
+        click.echo(f"error: cannot export {project}: {e}", err=True)
+        sys.exit(1)
+    except LayerwiseError as e:
+        fail(str(e))
+    except OSError as e:
+        fail(f"{out}: cannot write ({e.strerror or e})")
+    click.echo(f"wrote {path}")
