@@ -18,7 +18,8 @@ import threading
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoStack
 
-from core.project import Project, parse_graph
+from core.graph import Graph
+from core.project import Project
 
 log = logging.getLogger(__name__)
 
@@ -282,7 +283,7 @@ class Document(QObject):
             inf = Inference()
             try:
                 with quiet_stderr():
-                    inf.run(parse_graph(snapshot), reg)
+                    inf.run(Graph.from_dict(snapshot), reg)
             except Exception:
                 log.exception("warm-up inference failed")
                 inf = None

@@ -1,8 +1,12 @@
-"""The network graph: layer nodes and edges, Qt-free, with plain-Python events.
+"""The network graph: layer nodes and edges, Qt-free, with plain-Python events, and its dict form.
 
 A node has one output; it has as many input ports as its catalog entry allows. An edge goes from a node's
 output to one input port of another node. Every change goes through a method of ``Graph``, which emits an
 event, so views (the canvas, the inspector) only have to listen.
+
+The dict form (the ``"graph"`` of a project file, the clipboard) is read and written here too:
+``Graph.to_dict``, ``Graph.from_dict`` and ``validate_graph_dict``, which refuses a malformed one with a
+``ProjectError`` naming the node and the field. ``core.project`` builds on this module, never the reverse.
 """
 from __future__ import annotations
 
@@ -12,11 +16,15 @@ import math
 import re
 
 from . import catalog
-from .errors import GraphError, short
+from .errors import GraphError, ProjectError, short
 from .events import EventGroup
+from .validate import node_settings_problems
 
 MAX_NAME = 100            # characters in a node name
 MAX_POS = 1e7             # |x| and |y| of a node's position on the canvas
+MAX_ID = 100              # characters of a node id
+MAX_NODES = 5000          # nodes in a graph read from a file
+MAX_EDGES = 20000         # edges in a graph read from a file
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]{0,%d}$" % (MAX_NAME - 1))
 NAME_RULE = f"use letters, digits, '_', '-' or '.', starting with a letter, at most {MAX_NAME} characters"
 
@@ -382,13 +390,31 @@ class Graph:
 
     @classmethod
     def from_dict(cls, d):
-        """Build a graph from its dict form; raises ProjectError with a clear message on bad data."""
-        from .project import parse_graph
-        return parse_graph(d)
+        """Build a graph from its dict form (ids, names and weights-free nodes as given, catalog defaults for the
+        params it leaves out); raises ProjectError with a one-line message on bad data (see validate_graph_dict)."""
+        validate_graph_dict(d)
+        graph = cls()
+        for nd in d["nodes"]:
+            spec = catalog.CATALOG[nd["type"]]
+            params = spec.defaults() if nd["type"] != "KerasLayer" else {}
+            params.update(copy.deepcopy(nd.get("params", {})))
+            node = Node(nd["id"], nd["type"], nd.get("name", nd["id"]), params,
+                        tuple(float(v) for v in nd.get("pos", (0, 0))), dict(nd.get("settings", {})))
+            graph.nodes[node.id] = node
+        seen = set()
+        for ed in d.get("edges", []):
+            key = (ed["dst"], ed.get("port", 0))
+            if key in seen:
+                raise ProjectError(f"node {graph.nodes[ed['dst']].label()}: input port {key[1] + 1} has two edges")
+            seen.add(key)
+            graph.edges.append(Edge(ed["src"], ed["dst"], int(ed.get("port", 0))))
+        # ids like n12 continue after the largest one
+        nums = [int(k[1:]) for k in graph.nodes if k[:1] == "n" and k[1:].isdigit()]
+        graph._next_id = max(nums, default=0) + 1
+        return graph
 
     def paste(self, d, offset=(40.0, 40.0)):
         """Add the nodes and edges of a ``to_dict`` fragment with fresh ids and names. Returns the new ids."""
-        from .project import validate_graph_dict
         validate_graph_dict(d)
         mapping = {}
         for nd in d["nodes"]:
@@ -401,6 +427,92 @@ class Graph:
             if ed["src"] in mapping and ed["dst"] in mapping:
                 self.connect(mapping[ed["src"]], mapping[ed["dst"]], ed.get("port", 0))
         return list(mapping.values())
+
+
+def validate_graph_dict(g):
+    """Raise ProjectError when ``g`` is not a well-formed graph dict (shape, types, unknown layers, edges, node
+    settings, sizes). Messages name the node and the field and echo at most a few dozen characters of a value."""
+    if not isinstance(g, dict):
+        raise ProjectError(f"\"graph\" must be an object with \"nodes\" and \"edges\", got {short(g)}")
+    nodes, edges = g.get("nodes"), g.get("edges", [])
+    if not isinstance(nodes, list):
+        raise ProjectError(f"\"graph.nodes\" must be a list, got {short(nodes)}")
+    if not isinstance(edges, list):
+        raise ProjectError(f"\"graph.edges\" must be a list, got {short(edges)}")
+    if len(nodes) > MAX_NODES:
+        raise ProjectError(f"\"graph.nodes\": too many nodes ({len(nodes):,}); a project holds at most {MAX_NODES:,}")
+    if len(edges) > MAX_EDGES:
+        raise ProjectError(f"\"graph.edges\": too many edges ({len(edges):,}); a project holds at most {MAX_EDGES:,}")
+    ids, names, types = set(), set(), {}
+    for i, nd in enumerate(nodes):
+        _validate_node_dict(i, nd, ids, names, types)
+    for i, ed in enumerate(edges):
+        _validate_edge_dict(i, ed, ids, types)
+
+
+def _validate_node_dict(i, nd, ids, names, types):
+    """Raise ProjectError when graph.nodes[i] is malformed; add its id, name and catalog entry to the others'."""
+    if not isinstance(nd, dict):
+        raise ProjectError(f"graph.nodes[{i}] must be an object, got {short(nd)}")
+    nid, typ, name = nd.get("id"), nd.get("type"), nd.get("name", nd.get("id"))
+    if not isinstance(nid, str) or not nid:
+        raise ProjectError(f"graph.nodes[{i}] has no \"id\" (text), got {short(nid)}")
+    if len(nid) > MAX_ID or not nid.isprintable():
+        raise ProjectError(f"graph.nodes[{i}]: the id {short(nid)} must be printable text of at most {MAX_ID} "
+                           f"characters")
+    if nid in ids:
+        raise ProjectError(f"node id {short(nid)} is used twice")
+    ids.add(nid)
+    if not name_ok(name):
+        raise ProjectError(f"node {short(nid)}: invalid name {short(name)}: {NAME_RULE}")
+    if name in names:
+        raise ProjectError(f"node {short(nid)}: the name {short(name)} is used by two nodes")
+    names.add(name)
+    label = f"node '{name}' ({nid})"
+    if not isinstance(typ, str):
+        raise ProjectError(f"{label}: \"type\" must be text, got {short(typ)}")
+    spec = catalog.CATALOG.get(typ)
+    if spec is None:
+        raise ProjectError(f"{label}: unknown layer type {short(typ)}")
+    types[nid] = spec
+    params = nd.get("params", {})
+    if not isinstance(params, dict):
+        raise ProjectError(f"{label}: \"params\" must be an object, got {short(params)}")
+    for key, val in params.items():
+        p = spec.param(key)
+        if p is not None:
+            err = p.type_error(val)
+            if err:
+                raise ProjectError(f"{label}: param {short(key)} {err}")
+    if typ == "KerasLayer" and not isinstance(params.get("class_name"), str):
+        raise ProjectError(f"{label}: a KerasLayer needs \"class_name\" (text)")
+    why = position_error(nd.get("pos", [0, 0]))
+    if why:
+        raise ProjectError(f"{label}: \"pos\" {why}")
+    settings = nd.get("settings", {})
+    if not isinstance(settings, dict):
+        raise ProjectError(f"{label}: \"settings\" must be an object, got {short(settings)}")
+    problems = node_settings_problems(settings)
+    if problems:
+        raise ProjectError(f"{label}: {problems[0]}")
+
+
+def _validate_edge_dict(i, ed, ids, types):
+    """Raise ProjectError when graph.edges[i] is malformed or names a node or port the graph does not have."""
+    if not isinstance(ed, dict):
+        raise ProjectError(f"graph.edges[{i}] must be an object with src, dst, port, got {short(ed)}")
+    src, dst, port = ed.get("src"), ed.get("dst"), ed.get("port", 0)
+    text = f"edge {i} ({short(src, 30)} → {short(dst, 30)})"
+    for end, val in (("src", src), ("dst", dst)):
+        if not isinstance(val, str) or val not in ids:
+            raise ProjectError(f"{text}: {end} {short(val)} is not a node in the graph")
+    if not isinstance(port, int) or isinstance(port, bool) or port < 0:
+        raise ProjectError(f"{text}: port must be a non-negative integer, got {short(port)}")
+    hi = types[dst].inputs[1]
+    if port >= (MAX_EDGES if hi is None else hi):
+        takes = "no inputs" if hi == 0 else f"{hi} input(s)" if hi else f"at most {MAX_EDGES:,} inputs"
+        raise ProjectError(f"{text}: \"port\" is {short(port)}, but {types[dst].type} takes {takes} "
+                           f"(ports count from 0)")
 
 
 def _count(lo, hi):

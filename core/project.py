@@ -15,19 +15,15 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import catalog
 from .errors import ProjectError, WeightsError, short
-from .graph import Graph, Node, NAME_RULE, name_ok, position_error
+from .graph import Graph
 
 SCHEMA_VERSION = 1
 EXTENSION = ".layerwise"
 
 # limits on what a project file may hold: a file beyond them is refused with a message, before any work
 MAX_FILE_BYTES = 50 * 2 ** 20       # a project file (the JSON; weights live in the sidecar)
-MAX_NODES = 5000
-MAX_EDGES = 20000
 MAX_DEPTH = 100                     # levels of nested objects/lists (a nested model's config is ~15)
-MAX_ID = 100                        # characters of a node id
 MAX_PROJECT_NAME = 200              # characters of the project's name
 MAX_DESCRIPTION = 100_000           # characters of its description
 MAX_WEIGHT_VALUES = 2 ** 31         # numbers in a weights sidecar (8 GB as float32)
@@ -132,7 +128,7 @@ def _project_from_dict(d, path, where):
         raise ProjectError(f"{where}not a Layerwise project: there is no \"graph\" key")
     d = migrate(copy.deepcopy(d))
     try:
-        graph = parse_graph(d["graph"])
+        graph = Graph.from_dict(d["graph"])
     except ProjectError as e:
         raise ProjectError(f"{where}{e}") from None
     p = Project(graph=graph, path=Path(path) if path else None)
@@ -192,112 +188,6 @@ def _deep_update(dst, src):
             _deep_update(dst[k], v)
         else:
             dst[k] = copy.deepcopy(v)
-
-
-def validate_graph_dict(g):
-    """Raise ProjectError when ``g`` is not a well-formed graph dict (shape, types, unknown layers, edges, node
-    settings, sizes). Messages name the node and the field and echo at most a few dozen characters of a value."""
-    from .validate import node_settings_problems
-    if not isinstance(g, dict):
-        raise ProjectError(f"\"graph\" must be an object with \"nodes\" and \"edges\", got {short(g)}")
-    nodes, edges = g.get("nodes"), g.get("edges", [])
-    if not isinstance(nodes, list):
-        raise ProjectError(f"\"graph.nodes\" must be a list, got {short(nodes)}")
-    if not isinstance(edges, list):
-        raise ProjectError(f"\"graph.edges\" must be a list, got {short(edges)}")
-    if len(nodes) > MAX_NODES:
-        raise ProjectError(f"\"graph.nodes\": too many nodes ({len(nodes):,}); a project holds at most {MAX_NODES:,}")
-    if len(edges) > MAX_EDGES:
-        raise ProjectError(f"\"graph.edges\": too many edges ({len(edges):,}); a project holds at most {MAX_EDGES:,}")
-    ids, names, types = set(), set(), {}
-    for i, nd in enumerate(nodes):
-        if not isinstance(nd, dict):
-            raise ProjectError(f"graph.nodes[{i}] must be an object, got {short(nd)}")
-        nid, typ, name = nd.get("id"), nd.get("type"), nd.get("name", nd.get("id"))
-        if not isinstance(nid, str) or not nid:
-            raise ProjectError(f"graph.nodes[{i}] has no \"id\" (text), got {short(nid)}")
-        if len(nid) > MAX_ID or not nid.isprintable():
-            raise ProjectError(f"graph.nodes[{i}]: the id {short(nid)} must be printable text of at most {MAX_ID} "
-                               f"characters")
-        if nid in ids:
-            raise ProjectError(f"node id {short(nid)} is used twice")
-        ids.add(nid)
-        if not name_ok(name):
-            raise ProjectError(f"node {short(nid)}: invalid name {short(name)}: {NAME_RULE}")
-        if name in names:
-            raise ProjectError(f"node {short(nid)}: the name {short(name)} is used by two nodes")
-        names.add(name)
-        label = f"node '{name}' ({nid})"
-        if not isinstance(typ, str):
-            raise ProjectError(f"{label}: \"type\" must be text, got {short(typ)}")
-        spec = catalog.CATALOG.get(typ)
-        if spec is None:
-            raise ProjectError(f"{label}: unknown layer type {short(typ)}")
-        types[nid] = spec
-        params = nd.get("params", {})
-        if not isinstance(params, dict):
-            raise ProjectError(f"{label}: \"params\" must be an object, got {short(params)}")
-        for key, val in params.items():
-            p = spec.param(key)
-            if p is not None:
-                err = p.type_error(val)
-                if err:
-                    raise ProjectError(f"{label}: param {short(key)} {err}")
-        if typ == "KerasLayer" and not isinstance(params.get("class_name"), str):
-            raise ProjectError(f"{label}: a KerasLayer needs \"class_name\" (text)")
-        why = position_error(nd.get("pos", [0, 0]))
-        if why:
-            raise ProjectError(f"{label}: \"pos\" {why}")
-        settings = nd.get("settings", {})
-        if not isinstance(settings, dict):
-            raise ProjectError(f"{label}: \"settings\" must be an object, got {short(settings)}")
-        problems = node_settings_problems(settings)
-        if problems:
-            raise ProjectError(f"{label}: {problems[0]}")
-    for i, ed in enumerate(edges):
-        if not isinstance(ed, dict):
-            raise ProjectError(f"graph.edges[{i}] must be an object with src, dst, port, got {short(ed)}")
-        src, dst, port = ed.get("src"), ed.get("dst"), ed.get("port", 0)
-        text = f"edge {i} ({short(src, 30)} → {short(dst, 30)})"
-        for end, val in (("src", src), ("dst", dst)):
-            if not isinstance(val, str) or val not in ids:
-                raise ProjectError(f"{text}: {end} {short(val)} is not a node in the graph")
-        if not isinstance(port, int) or isinstance(port, bool) or port < 0:
-            raise ProjectError(f"{text}: port must be a non-negative integer, got {short(port)}")
-        hi = types[dst].inputs[1]
-        if port >= (MAX_EDGES if hi is None else hi):
-            takes = "no inputs" if hi == 0 else f"{hi} input(s)" if hi else f"at most {MAX_EDGES:,} inputs"
-            raise ProjectError(f"{text}: \"port\" is {short(port)}, but {types[dst].type} takes {takes} "
-                               f"(ports count from 0)")
-
-
-def parse_graph(g) -> Graph:
-    validate_graph_dict(g)
-    graph = Graph()
-    for nd in g["nodes"]:
-        spec = catalog.CATALOG[nd["type"]]
-        params = spec.defaults() if nd["type"] != "KerasLayer" else {}
-        params.update(copy.deepcopy(nd.get("params", {})))
-        node = Node(nd["id"], nd["type"], nd.get("name", nd["id"]), params, tuple(float(v) for v in nd.get("pos", (0, 0))),
-                    dict(nd.get("settings", {})))
-        graph.nodes[node.id] = node
-    seen = set()
-    for ed in g.get("edges", []):
-        key = (ed["dst"], ed.get("port", 0))
-        if key in seen:
-            n = graph.nodes[ed["dst"]]
-            raise ProjectError(f"node {n.label()}: input port {key[1] + 1} has two edges")
-        seen.add(key)
-        graph.edges.append(_edge(ed))
-    # ids like n12 continue after the largest one
-    nums = [int(k[1:]) for k in graph.nodes if k[:1] == "n" and k[1:].isdigit()]
-    graph._next_id = max(nums, default=0) + 1
-    return graph
-
-
-def _edge(ed):
-    from .graph import Edge
-    return Edge(ed["src"], ed["dst"], int(ed.get("port", 0)))
 
 
 def load_project(path, load_weights=True) -> Project:

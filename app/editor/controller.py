@@ -9,7 +9,7 @@ from PySide6.QtGui import QColor, QCursor, QImage, QPainter
 from PySide6.QtWidgets import QApplication
 
 from core.errors import LayerwiseError
-from core.project import validate_graph_dict
+from core.graph import validate_graph_dict
 
 from .. import commands, safe
 from . import layout

@@ -15,10 +15,10 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from core import catalog
 from core.errors import GraphError, ProjectError, WeightsError, short
-from core.graph import Graph, MAX_NAME, MAX_POS
+from core.graph import Graph, MAX_EDGES, MAX_NAME, MAX_NODES, MAX_POS
 from core.infer import Inference, Result, check
-from core.project import (MAX_DEPTH, MAX_EDGES, MAX_FILE_BYTES, MAX_NODES, Project, load_project, loads_project,
-                          project_from_dict, save_project, weights_path_for, write_weights_file)
+from core.project import (MAX_DEPTH, MAX_FILE_BYTES, Project, load_project, loads_project, project_from_dict,
+                          save_project, weights_path_for, write_weights_file)
 from core.validate import validate_settings
 from tests.conftest import EXAMPLES
 from tests.core.helpers import chain
