@@ -826,7 +826,7 @@ def compute_features(result, graph, node_ids, sample, cache=None):
     ``cache`` (a dict) keeps the traced function per model and node list: TensorFlow never frees a trace, so a
     new one per click would grow memory."""
     from core.tfload import import_keras
-    from core.training import TrainConfig, _feature_batch, _features_fn
+    from core.training import TrainConfig, feature_batch as _feature_batch, features_fn as _features_fn
     keras = import_keras()
     build = result.build
     cfg = TrainConfig(feature_samples=[sample])

@@ -186,7 +186,7 @@ def test_huge_learning_rate_diverges_to_nan():
 
 def test_out_of_memory_and_data_errors_are_typed():
     import tensorflow as tf
-    from core.training import _training_error
+    from core.training import training_error as _training_error
     assert _training_error(tf.errors.ResourceExhaustedError(None, None, "OOM when allocating"), tf).kind == "oom"
     assert _training_error(DataError("bad"), tf).kind == "data"
     assert _training_error(tf.errors.InvalidArgumentError(None, None, "bad image"), tf).kind == "data"
