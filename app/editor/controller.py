@@ -9,10 +9,10 @@ from PySide6.QtGui import QColor, QCursor, QImage, QPainter
 from PySide6.QtWidgets import QApplication
 
 from core.errors import LayerwiseError
+from core.layout import layered
 from core.graph import validate_graph_dict
 
 from .. import commands, safe
-from . import layout
 from .node_item import NodeItem
 from .scene import GraphScene
 from .style import GRID, NODE_H, NODE_W
@@ -20,10 +20,23 @@ from .view import GraphView
 
 GRAPH_MIME = "application/x-layerwise-graph"
 MAX_IMAGE_SIDE = 16384.0   # pixels: a picture of the graph never needs a gigabyte
+LAYOUT_GAPS = {"LR": (64.0, 36.0), "TB": (56.0, 40.0)}   # auto-layout: between layers, between nodes of a layer
 
 
 def _snap(v):
     return round(v / GRID) * GRID
+
+
+def layout_positions(graph, direction="LR", sizes=None):
+    """Auto-layout positions for the canvas: core.layout's layered drawing with the cards' sizes and gaps, on the
+    grid, keeping the graph's top-left corner (NaN, infinite or huge positions of a broken file do not drag the
+    drawing off the canvas)."""
+    nan = float("nan")
+    xs = [x for x in (safe.coord(n.pos[0], nan) for n in graph.nodes.values()) if x == x]
+    ys = [y for y in (safe.coord(n.pos[1], nan) for n in graph.nodes.values()) if y == y]
+    anchor = (safe.coord(min(xs, default=0.0)), safe.coord(min(ys, default=0.0)))
+    return layered(graph, direction, sizes=sizes, default_size=(NODE_W, NODE_H), gaps=LAYOUT_GAPS[direction],
+                   anchor=anchor, grid=GRID)
 
 
 class EditorController(QObject):
@@ -194,7 +207,7 @@ class EditorController(QObject):
         if not g.nodes:
             return False
         sizes = {k: (it.w, it.h if direction == self.doc.direction else it.h) for k, it in self.scene.nodes.items()}
-        new = layout.compute(g, direction, sizes)
+        new = layout_positions(g, direction, sizes)
         moves = {k: (tuple(g.nodes[k].pos), p) for k, p in new.items() if tuple(g.nodes[k].pos) != p}
         if not moves and direction == self.doc.direction:
             self.doc.message.emit("The graph is already laid out")
