@@ -14,7 +14,8 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from core.errors import LayerwiseError, ProjectError
 from core.graph import Graph
-from core.project import EXTENSION, Project, atomic_write, dumps_project, load_project, loads_project, save_project
+from core.atomic import atomic_write
+from core.project import EXTENSION, Project, dumps_project, load_project, loads_project, save_project
 
 from . import paths
 

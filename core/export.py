@@ -1,11 +1,10 @@
 """Export a project: ``.h5`` (Keras' HDF5 format via h5py), ``.keras``, or a readable ``.py`` script."""
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 from . import catalog
+from .atomic import atomic_write, replacing
 from .build import LOSS_CLASSES, build_model, compile_model
 from .errors import BuildError, SettingsError
 from .keras_compat import FUNCTIONAL_MODULE
@@ -22,7 +21,6 @@ def export(project, out, *, build=None, with_weights=True):
         raise SettingsError(f"{out.name}: unknown export format {ext or '(no extension)'!r}; use .h5, .keras or .py")
     if ext == ".py":
         text = python_source(project, weights_file=None)
-        from .project import atomic_write
         atomic_write(out, text)
         return out
     if build is None:
@@ -34,19 +32,12 @@ def export(project, out, *, build=None, with_weights=True):
 
 
 def save_model(model, out):
+    """``model.save`` to ``out`` atomically (a failed save leaves no partial file, and an old file as it was)."""
     out = Path(out)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=out.suffix, dir=str(out.parent))
-    os.close(fd)
-    try:
-        os.unlink(tmp)
-        model.save(tmp)
+    with replacing(out, suffix=out.suffix) as tmp:
+        model.save(str(tmp))
         if out.suffix.lower() in (".h5", ".hdf5"):
-            _patch_h5_config(tmp)
-        os.replace(tmp, out)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+            _patch_h5_config(str(tmp))
 
 
 def _patch_h5_config(path):

@@ -9,9 +9,6 @@ from __future__ import annotations
 import copy
 import json
 import os
-import re
-import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,7 +24,6 @@ MAX_DEPTH = 100                     # levels of nested objects/lists (a nested m
 MAX_PROJECT_NAME = 200              # characters of the project's name
 MAX_DESCRIPTION = 100_000           # characters of its description
 MAX_WEIGHT_VALUES = 2 ** 31         # numbers in a weights sidecar (8 GB as float32)
-STALE_TMP_SECONDS = 60              # a save's temporary file older than this was left by a killed save
 
 DEFAULT_COMPILE = {"optimizer": {"name": "adam", "learning_rate": 0.001},
                    "schedule": {"kind": "none"}}
@@ -265,55 +261,6 @@ def loads_project(text, path=None) -> Project:
     return _parse(text, path)
 
 
-_TMP_TAIL = re.compile(r"\.[a-z0-9_]{8}\.tmp")   # what tempfile.mkstemp adds after our prefix
-
-
-def clean_stale_temporaries(path, age=STALE_TMP_SECONDS):
-    """Remove what killed saves of ``path`` left behind: ``.<name>.XXXXXXXX.tmp`` files in its folder older than
-    ``age`` seconds (a save in progress is younger). Only that exact pattern, only plain files. Returns them."""
-    path = Path(path)
-    prefix = f".{path.name}"
-    removed = []
-    try:
-        entries = list(os.scandir(path.parent))
-    except OSError:
-        return removed
-    now = time.time()
-    for e in entries:
-        if not e.name.startswith(prefix) or not _TMP_TAIL.fullmatch(e.name[len(prefix):]):
-            continue
-        try:
-            if not e.is_file(follow_symlinks=False) or now - e.stat(follow_symlinks=False).st_mtime < age:
-                continue
-            os.unlink(e.path)
-            removed.append(Path(e.path))
-        except OSError:
-            pass
-    return removed
-
-
-def atomic_write(path, data: bytes | str):
-    """Write to a temporary file in the same folder, then rename over ``path``. The old file stays intact
-    when anything fails. Temporary files that a killed earlier save of ``path`` left are removed."""
-    path = Path(path)
-    if isinstance(data, str):
-        data = data.encode("utf-8")
-    clean_stale_temporaries(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
 def dumps_project(project: Project) -> str:
     d = project.to_dict()
     d.pop("_warnings", None)
@@ -335,13 +282,10 @@ def save_project(project: Project, path=None, write_weights=True):
 
 # -- weights sidecar ----------------------------------------------------------------------------------------
 def write_weights_file(graph: Graph, path):
+    """Write the nodes' weights to a sidecar file (one group per node name), atomically."""
     import h5py
     import numpy as np
-    path = Path(path)
-    clean_stale_temporaries(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
-    os.close(fd)
-    try:
+    with replacing(path) as tmp:
         with h5py.File(tmp, "w") as f:
             f.attrs["format"] = "layerwise-weights"
             f.attrs["schema_version"] = 1
@@ -352,13 +296,6 @@ def write_weights_file(graph: Graph, path):
                 grp.attrs["type"] = n.type
                 for i, w in enumerate(n.weights):
                     grp.create_dataset(f"{i:04d}", data=np.asarray(w))
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def read_weights(graph: Graph, path):
