@@ -73,7 +73,7 @@ def train_overhead_ratio(rounds=6, epochs=8, batch_size=32):
     off bursts of load from other processes."""
     keras = _keras()
     from core.build import build_model, compile_model
-    from core.data import arrays_for_model, load_dataset
+    from core.datasets import arrays_for_model, load_dataset
     from core.project import load_project
     from core.training import TrainConfig, run
 

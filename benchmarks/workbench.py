@@ -113,7 +113,7 @@ def _gui_run(app, wb):
 def _plain_fit(p, ds):
     from core.tfload import import_keras
     from core.build import build_model, compile_model
-    from core.data import arrays_for_model
+    from core.datasets import arrays_for_model
     keras = import_keras()
     x, y = arrays_for_model(ds, ds.train, p.graph)
     val = arrays_for_model(ds, ds.val, p.graph)

@@ -3,9 +3,9 @@
 Keras downloads ImageNet weights once into its cache (``$KERAS_HOME/models`` or ``~/.keras/models``) under
 fixed file names. ``load_base`` looks there first (so a machine that has run Keras online before, or a file
 copied into the cache, works offline); when the file is missing it downloads it only if the network answers
-within a few seconds (and with a socket timeout, so a stalled download ends). Offline and not cached, it
-raises ``WeightsUnavailable`` (a ModelFileError) saying where the file was expected, and the caller offers
-a local weights file or random weights — never a hang or a traceback.
+within a few seconds (and with a socket timeout, so a stalled download ends; see core.downloads). Offline and
+not cached, it raises ``WeightsUnavailable`` (a ModelFileError) saying where the file was expected, and the
+caller offers a local weights file or random weights — never a hang or a traceback.
 
 ``add_pretrained_base`` puts the base into a graph as one group node (see core.groups), with an Input node of
 the base's shape and, where the architecture expects it, the matching input preprocessing as layers.
@@ -13,13 +13,10 @@ the base's shape and, where the architecture expects it, the matching input prep
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import tempfile
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import downloads
 from .errors import ModelFileError
 
 GS = "https://storage.googleapis.com/tensorflow/keras-applications/"
@@ -98,67 +95,13 @@ def weights_url(arch, **kw) -> str:
     return a.url + weights_file_name(a, **kw)
 
 
-def cache_dirs() -> list:
-    """Where Keras keeps downloaded files, in the order it looks: $KERAS_HOME, ~/.keras, /tmp/.keras."""
-    dirs = []
-    if os.environ.get("KERAS_HOME"):
-        dirs.append(Path(os.environ["KERAS_HOME"]))
-    try:
-        from keras.src.backend.config import keras_home
-        dirs.append(Path(keras_home()))
-    except Exception:  # Keras not importable here: fall back to its documented default
-        pass
-    dirs += [Path(os.path.expanduser("~")) / ".keras", Path(tempfile.gettempdir()) / ".keras"]
-    out = []
-    for d in dirs:
-        if d not in out:
-            out.append(d)
-    return out
-
-
 def cached_weights(arch, **kw) -> Path | None:
     name = weights_file_name(arch, **kw)
-    for d in cache_dirs():
+    for d in downloads.cache_dirs():
         p = d / "models" / name
         if p.is_file() and p.stat().st_size > 0:
             return p
     return None
-
-
-def online(host="storage.googleapis.com", port=443, timeout=3.0) -> bool:
-    """Whether the host answers within ``timeout`` seconds (name lookup included: run in a thread)."""
-    result = []
-
-    def probe():
-        try:
-            with socket.create_connection((host, port), timeout=timeout):
-                result.append(True)
-        except OSError:
-            result.append(False)
-
-    t = threading.Thread(target=probe, daemon=True)
-    t.start()
-    t.join(timeout + 0.5)
-    return bool(result and result[0])
-
-
-def _download(url, name, timeout):
-    """Download into Keras' cache through keras.utils.get_file (to a temporary folder first, so an interrupted
-    download never leaves a partial file in the cache)."""
-    import keras
-    target = cache_dirs()[0] / "models"
-    target.mkdir(parents=True, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix="layerwise-weights-")
-    old = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(timeout)
-    try:
-        got = keras.utils.get_file(name, url, cache_dir=tmp, cache_subdir="")
-        final = target / name
-        shutil.move(got, final)
-        return final
-    finally:
-        socket.setdefaulttimeout(old)
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def resolve_weights(arch, weights="imagenet", *, include_top=False, input_shape=None, alpha=None,
@@ -180,14 +123,14 @@ def resolve_weights(arch, weights="imagenet", *, include_top=False, input_shape=
     if hit:
         return str(hit)
     name, url = weights_file_name(a, **kw), weights_url(a, **kw)
-    expected = cache_dirs()[0] / "models" / name
-    if not allow_download or not online():
+    expected = downloads.cache_dirs()[0] / "models" / name
+    if not allow_download or not downloads.online():
         raise WeightsUnavailable(
             f"ImageNet weights for {a.name} are not in Keras' cache ({expected}) and cannot be downloaded: no "
             f"network. Choose a local weights file (this is {url}), or use random weights",
             a.name, expected, url)
     try:
-        return str(_download(url, name, timeout))
+        return str(downloads.fetch_into_cache(url, name, "models", timeout))
     except Exception as e:
         raise WeightsUnavailable(f"ImageNet weights for {a.name} could not be downloaded from {url} ({e}). "
                                  f"Choose a local weights file, or use random weights", a.name, expected, url) from None

@@ -20,7 +20,7 @@ from .thumbs import ThumbGrid, is_image_batch
 SOURCES = [("builtin", "Built-in dataset"), ("csv", "CSV file"), ("npz", "NPZ file (numpy arrays)"),
            ("image_folder", "Image folder (one subfolder per class)")]
 try:
-    from core.data import GENERATED_TASKS, KERAS_SETS, SKLEARN_SETS
+    from core.datasets import GENERATED_TASKS, KERAS_SETS, SKLEARN_SETS
 except ImportError:  # pragma: no cover
     SKLEARN_SETS, GENERATED_TASKS, KERAS_SETS = ("digits", "iris", "wine", "breast_cancer"), (), ()
 BUILTIN_GROUPS = [("scikit-learn", tuple(SKLEARN_SETS)), ("generated", tuple(GENERATED_TASKS)),
@@ -30,7 +30,7 @@ PREVIEW_N = 24
 
 def _builtin_names():
     try:
-        from core.data import builtin_names
+        from core.datasets import builtin_names
         names = builtin_names()
     except Exception:  # pragma: no cover
         names = [n for _g, ns in BUILTIN_GROUPS for n in ns]
@@ -39,7 +39,7 @@ def _builtin_names():
 
 def _source_of(name):
     try:
-        from core.data import source_of
+        from core.datasets import source_of
         return source_of(name) or "builtin"
     except Exception:  # pragma: no cover
         return "builtin"
@@ -488,7 +488,7 @@ class DataPanel(QWidget):
 
     def show_dataset(self, ds, preview):
         """``preview``: {"x": first input's samples, "y": labels of the first output, "counts": per class}."""
-        from core.data import _shape_str
+        from core.datasets import shape_str as _shape_str
         lines = [f"<b>{html.escape(ds.name)}</b>"]
         if ds.description:
             lines.append(f"<span style='color:{style.tokens()['muted']}'>{html.escape(ds.description)}</span>")
@@ -578,7 +578,7 @@ def make_preview(ds, n=PREVIEW_N, spec=None, base_dir=None):
                 if sum(len(a) for a in xs) >= n:
                     break
         except Exception as e:  # noqa: BLE001  (an image that cannot be decoded: name the file)
-            from core.data import stream_error
+            from core.datasets import stream_error
             err = stream_error(e)
             if err is None:
                 raise

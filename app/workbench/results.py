@@ -46,7 +46,7 @@ class Evaluation:
 
 def _split_arrays(dataset, split, graph, limit=MAX_EVAL):
     """(x_model, y_model, x_first_input_raw, n): arrays for the model plus the first dataset input for display."""
-    from core.data import arrays_for_model
+    from core.datasets import arrays_for_model
     x, y = arrays_for_model(dataset, split, graph)
     if y is None and x is not None and hasattr(x, "take"):   # streamed: gather up to ``limit`` samples
         xs, ys = [], []
@@ -65,8 +65,8 @@ def _split_arrays(dataset, split, graph, limit=MAX_EVAL):
 
 
 def _output_order(dataset, graph):
-    """Dataset output index for each model output (same pairing as core.data.arrays_for_model)."""
-    from core.data import _model_io, _pair
+    """Dataset output index for each model output (same pairing as core.datasets.arrays_for_model)."""
+    from core.datasets import model_io as _model_io, pair_names as _pair
     _ins, outs = _model_io(getattr(graph, "graph", graph))
     if len(outs) == len(dataset.output_names):
         idx = _pair(dataset.output_names, outs)

@@ -93,7 +93,7 @@ class Workbench(QObject):
     run_started = Signal()
     run_finished = Signal(object)        # TrainResult, or None when the run failed before training
     evaluation_ready = Signal(object)    # results.Evaluation
-    dataset_ready = Signal(object)       # core.data.Dataset
+    dataset_ready = Signal(object)       # core.datasets.Dataset
     features_shown = Signal(str)         # node id
 
     def __init__(self, window):
@@ -395,7 +395,7 @@ class Workbench(QObject):
         self.data_panel.show_loading()
 
         def work():
-            from core.data import load_dataset
+            from core.datasets import load_dataset
             ds = load_dataset(spec, base)
             return ds, make_preview(ds, spec=spec, base_dir=base)
 
@@ -428,7 +428,7 @@ class Workbench(QObject):
                 self.data_panel.fit.setText("<i>The fit with the network is checked once TensorFlow has loaded.</i>")
                 return
         try:
-            from core.data import check_fit
+            from core.datasets import check_fit
             msgs = check_fit(ds, self.project.graph, info)
         except Exception as e:  # noqa: BLE001
             msgs = [_err_text(e)]

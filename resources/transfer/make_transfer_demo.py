@@ -88,7 +88,7 @@ def base_project():
 
 
 def make_base():
-    from core.data import load_dataset
+    from core.datasets import load_dataset
     from core.export import save_model
     from core.training import TrainConfig, run
     images, target = digits()

@@ -137,9 +137,9 @@ def test_base_from_file_expand_collapse_cut_freeze_with_undo(win, ui, qtbot):
 
 
 def test_offline_imagenet_base_offers_a_choice(win, ui, qtbot, tmp_path, monkeypatch):
-    from core import bases
-    monkeypatch.setattr(bases, "cache_dirs", lambda: [tmp_path])
-    monkeypatch.setattr(bases, "online", lambda *a, **k: False)
+    from core import downloads
+    monkeypatch.setattr(downloads, "cache_dirs", lambda: [tmp_path])
+    monkeypatch.setattr(downloads, "online", lambda *a, **k: False)
     ui.add_base_with({"source": "MobileNetV2", "weights": "imagenet", "size": 96, "alpha": 0.35}, wait=True)
     qtbot.waitUntil(lambda: win.last_error is not None, timeout=60_000)
     title, message, _ = win.last_error

@@ -4,7 +4,7 @@ import importlib.util
 
 import pytest
 
-from core.data import check_fit, load_dataset
+from core.datasets import check_fit, load_dataset
 from core.infer import check
 from core.project import dumps_project, load_project
 from core.training import TrainConfig, run

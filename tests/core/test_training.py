@@ -10,7 +10,7 @@ import threading
 import numpy as np
 import pytest
 
-from core.data import Dataset, Split
+from core.datasets import Dataset, Split
 from core.errors import BuildError, DataError, SettingsError, TrainingError
 from core.project import Project, load_project, save_project, weights_path_for
 from core.training import TrainConfig, TrainState, confusion_matrix, list_devices, run

@@ -364,7 +364,7 @@ def test_frozen_batchnorm_runs_in_inference_mode_while_the_head_trains():
 def test_pretrained_base_from_keras_cache(tmp_path, monkeypatch):
     import h5py
     from keras.src.legacy.saving import legacy_h5_format
-    from core import bases
+    from core import bases, downloads
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
     keras.utils.set_random_seed(3)
     ref = keras.applications.MobileNetV2(weights=None, include_top=False, alpha=0.35, input_shape=(96, 96, 3))
@@ -373,7 +373,7 @@ def test_pretrained_base_from_keras_cache(tmp_path, monkeypatch):
     (tmp_path / "models").mkdir()
     with h5py.File(tmp_path / "models" / name, "w") as f:   # the format keras.applications downloads
         legacy_h5_format.save_weights_to_hdf5_group(f, ref)
-    monkeypatch.setattr(bases, "online", lambda *a, **k: pytest.fail("must not touch the network when cached"))
+    monkeypatch.setattr(downloads, "online", lambda *a, **k: pytest.fail("must not touch the network when cached"))
     g = Graph()
     ids = bases.add_pretrained_base(g, "MobileNetV2", "imagenet", alpha=0.35, input_shape=(96, 96, 3))
     node = g.nodes[ids["base"]]
@@ -389,10 +389,10 @@ def test_pretrained_base_from_keras_cache(tmp_path, monkeypatch):
 
 
 def test_pretrained_base_offline_and_not_cached_is_a_clear_choice(tmp_path, monkeypatch):
-    from core import bases
+    from core import bases, downloads
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
-    monkeypatch.setattr(bases, "cache_dirs", lambda: [tmp_path])
-    monkeypatch.setattr(bases, "online", lambda *a, **k: False)
+    monkeypatch.setattr(downloads, "cache_dirs", lambda: [tmp_path])
+    monkeypatch.setattr(downloads, "online", lambda *a, **k: False)
     with pytest.raises(bases.WeightsUnavailable) as e:
         bases.load_base("ResNet50")
     msg = str(e.value)
@@ -409,9 +409,9 @@ def test_pretrained_base_offline_and_not_cached_is_a_clear_choice(tmp_path, monk
 
 
 def test_network_probe_never_hangs():
-    from core import bases
+    from core import downloads
     t = time.perf_counter()
-    bases.online(timeout=1.0)
+    downloads.online(timeout=1.0)
     assert time.perf_counter() - t < 3.0
 
 
