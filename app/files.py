@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import threading
 import time
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from core.atomic import atomic_write
 from core.project import EXTENSION, Project, dumps_project, load_project, loads_project, save_project
 
 from . import paths
+from .tasks import run_task
 
 log = logging.getLogger(__name__)
 AUTOSAVE_MS = 60_000
@@ -67,7 +67,6 @@ def _pid_alive(pid):
 
 class FileController(QObject):
     exported = Signal(str, str)   # path, error ("" when it worked)
-    _export_done = Signal(str, str)
 
     def __init__(self, window):
         super().__init__(window)
@@ -78,7 +77,6 @@ class FileController(QObject):
         self.recovery_file = self.recovery_dir / f"autosave-{os.getpid()}{EXTENSION}"
         self._exporting = False
         self.confirm_unsaved = None   # replaceable: () -> "save" | "discard" | "cancel" (tests, scripts)
-        self._export_done.connect(self._on_export_done)
         self.autosave_timer = QTimer(self)
         self.autosave_timer.setInterval(AUTOSAVE_MS)
         self.autosave_timer.timeout.connect(self.autosave)
@@ -294,20 +292,20 @@ class FileController(QObject):
         self.doc.message.emit(f"Exporting {Path(path).name}…")
 
         def work():
-            try:
-                from core.export import export
-                export(snapshot, path)
-                self._export_done.emit(str(path), "")
-            except (LayerwiseError, OSError) as e:
-                self._export_done.emit(str(path), str(e))
-            except Exception as e:  # Keras errors: report, never crash
-                log.exception("export failed")
-                self._export_done.emit(str(path), f"{type(e).__name__}: {e}")
+            from core.export import export
+            export(snapshot, path)
 
-        threading.Thread(target=work, name="export", daemon=True).start()
+        def failed(e):
+            if isinstance(e, (LayerwiseError, OSError)):
+                self._export_done(str(path), str(e))
+            else:  # Keras errors: report, never crash
+                log.error("export failed", exc_info=e)
+                self._export_done(str(path), f"{type(e).__name__}: {e}")
+
+        run_task(work, lambda _r: self._export_done(str(path), ""), failed, name="export")
         return True
 
-    def _on_export_done(self, path, error):
+    def _export_done(self, path, error):
         self._exporting = False
         if error:
             self.w.show_error("Export failed", f"{Path(path).name}: {error}")

@@ -1,18 +1,16 @@
 """The main window: wires the document, the canvas and the panels together (the panels own their work).
 
-API used by other parts (workbench, transfer): ``project``, ``document``, ``undo_stack``, ``add_panel``,
-``select_node``, ``selection_changed``, ``inference_updated``, ``project_changed``, ``set_editing_locked``,
-``keras_ready`` / ``is_keras_ready``, ``show_error``, ``mark_dirty``, ``statusBar()``.
+The API the installed parts (workbench, transfer) use is written down in ``app.contracts`` (``WorkbenchHost``,
+``TransferHost``); the window provides all of it.
 """
 from __future__ import annotations
 
-import importlib
 import logging
 
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QScrollArea, QTabBar, QTabWidget, QUndoView, QWidget
 
-from . import icons, paths, safe, theme
+from . import icons, paths, safe, theme, transfer_ui, workbench
 from .actions import Actions
 from .document import Document
 from .editor.canvas import CanvasWidget
@@ -25,7 +23,9 @@ from .panels.settings import ProjectSettings
 from .panels.summary import SummaryPanel
 
 log = logging.getLogger(__name__)
-PLUGINS = ("app.workbench", "app.transfer_ui")
+# the parts installed after the first paint, each by its install(window) (see app.contracts); keyed by name in
+# ``window.plugins``
+PLUGINS = (("app.workbench", workbench.install), ("app.transfer_ui", transfer_ui.install))
 STATE_VERSION = 3
 MAX_PANEL_MIN = (360, 160)   # larger minimum sizes scroll inside their dock
 
@@ -216,6 +216,10 @@ class MainWindow(QMainWindow):
     def is_keras_ready(self):
         return self.document.is_keras_ready()
 
+    def last_inference(self):
+        """The latest shape inference of the graph (core.infer.Result), None before the first one."""
+        return self.document.result
+
     def mark_dirty(self):
         self.document.mark_dirty()
 
@@ -246,25 +250,13 @@ class MainWindow(QMainWindow):
 
     # -- plugins ------------------------------------------------------------------------------------------------------
     def install_plugins(self):
-        """Let the workbench and transfer parts add their panels and actions (failures are logged, never fatal)."""
-        for name in PLUGINS:
+        """Let the workbench and transfer parts add their panels and actions (failures are logged, never fatal).
+        ``plugins`` maps each part's name to what its install returned, or to the exception it raised."""
+        for name, install in PLUGINS:
             if name in self.plugins:
                 continue
             try:
-                mod = importlib.import_module(name)
-            except ImportError as e:
-                if e.name and name.startswith(e.name):
-                    continue  # not installed
-                log.exception("cannot import %s", name)
-                self.plugins[name] = e
-                continue
-            except Exception as e:
-                log.exception("cannot import %s", name)
-                self.plugins[name] = e
-                continue
-            try:
-                mod.install(self)
-                self.plugins[name] = mod
+                self.plugins[name] = install(self)
             except Exception as e:
                 log.exception("%s.install(window) failed", name)
                 self.plugins[name] = e
