@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from enum import Enum
 
 from . import catalog
 from .errors import short
@@ -24,11 +25,30 @@ MAX_PARAMS = 2 * 10 ** 10            # parameters of one node, and of the whole 
 from .trust import UntrustedCode, is_trusted
 
 
+class Code(str, Enum):
+    """What kind of problem a ``Problem`` is. Code decides by the code, never by the message's words."""
+    NO_INPUT = "no_input"                # the graph has no Input node
+    NO_OUTPUT = "no_output"              # the graph has no Output node
+    REGULARIZATION = "regularization"    # the project's regularization settings are out of range
+    CYCLE = "cycle"                      # the node is on a cycle
+    UNCONNECTED = "unconnected"          # an input port is not connected: the node cannot be inferred
+    DANGLING = "dangling"                # the node's output goes nowhere
+    PARAM = "param"                      # a param value is invalid (Keras is not asked)
+    SETTING = "setting"                  # a node setting is invalid (Keras is not asked)
+    SHAPE = "shape"                      # the input shapes do not fit together (a merge)
+    LAYER = "layer"                      # Keras refused the layer on its inputs (its reason, in plain words)
+    UNTRUSTED = "untrusted"              # the node holds code this session does not trust
+    TOO_LARGE = "too_large"              # one sample of the node's output would be too large
+    TOO_MANY_PARAMS = "too_many_params"  # too many parameters, in a node or in total
+    WEIGHTS = "weights"                  # the node's saved weights do not fit its layer
+
+
 @dataclass
 class Problem:
     node_id: str | None
     node_name: str | None
     message: str
+    code: Code | None = None
 
     def __str__(self):
         if self.node_id is None:
@@ -139,146 +159,94 @@ class Inference:
 
     def __init__(self):
         from collections import OrderedDict
-        self._memo = OrderedDict()   # content key -> (shape, trainable, non_trainable, error)
+        self._memo = OrderedDict()   # content key -> (shape, trainable, non_trainable, (code, message) or None)
         self._ready = False
 
     def run(self, graph, regularization=None) -> Result:
+        """Every node's shape and weight counts, and every problem: the graph's, then each node's in build order."""
         res = Result(revision=graph.revision)
-        nodes = graph.nodes
-        in_edges = {k: [] for k in nodes}
-        out_count = {k: 0 for k in nodes}
-        for e in graph.edges:
-            if e.dst in in_edges:
-                in_edges[e.dst].append(e)
-            if e.src in out_count:
-                out_count[e.src] += 1
-        for k in in_edges:
-            in_edges[k].sort(key=lambda e: e.port)
-        feeds_output = {e.src for e in graph.edges if e.dst in nodes and nodes[e.dst].type == "Output"}
+        wiring = _Wiring(graph)
         trusted = is_trusted(graph)   # this session's trust in the project's code (core.trust), never the file's
-
-        # -- structure -------------------------------------------------------------------------------------
-        if not any(n.type == "Input" for n in nodes.values()):
-            res.problems.append(Problem(None, None, "there is no Input node: add one and set its shape"))
-        if not any(n.type == "Output" for n in nodes.values()):
-            res.problems.append(Problem(None, None, "there is no Output node: connect the last layer to an Output"))
+        regularization = _graph_problems(graph, regularization, res)
+        res.order = graph.topological_order(strict=False)
+        _cycle_problems(graph, res)
         # settings are checked on every run, never memoised: an edit of a setting is seen at once
-        reg_problems = regularization_problems(regularization)
-        for m in reg_problems:
-            res.problems.append(Problem(None, None, m))
-        if reg_problems:
-            regularization = {}
-        order = graph.topological_order(strict=False)
-        res.order = order
-        on_cycle = [k for k in nodes if k not in set(order)]
-        for k in on_cycle:
-            n = nodes[k]
-            res.nodes[k] = NodeInfo(error="is on a cycle (its output feeds back into its own input)", blocked=True)
-            res.problems.append(Problem(k, n.name, "is on a cycle: its output feeds back into its own input"))
-        structural, bad = {}, {}
-        for k in order:
-            n = nodes[k]
-            spec = n.spec
-            lo, hi = spec.inputs
-            ports = [e.port for e in in_edges[k]]
-            msgs = []
-            if hi is not None and hi > 0 and (len(ports) < lo):
-                missing = [spec.port_name(i) for i in range(max(lo, 1)) if i not in ports]
-                msgs.append(f"input port {_names(missing)} is not connected"
-                            if lo == 1 else f"needs {lo if lo == hi else f'at least {lo}'} inputs, has {len(ports)} connected")
-            elif ports and max(ports) + 1 != len(ports):
-                gap = [spec.port_name(i) for i in range(min(max(ports), 10 ** 6)) if i not in ports]
-                msgs.append(f"input port {_names(gap)} is not connected (ports are filled in order)")
-            if n.type != "Output" and out_count[k] == 0:
-                msgs.append("its output goes nowhere: connect it to another layer or to an Output")
-            for p in spec.params:
-                if p.name in n.params:
-                    err = p.value_error(n.params[p.name])
-                    if err:
-                        msgs.append(f"{p.name} {err}")
-            bad_settings = node_settings_problems(n.settings)
-            if bad_settings:
-                bad[k] = True
-                msgs += bad_settings
-            structural[k] = msgs
-
-        # -- shapes ----------------------------------------------------------------------------------------
+        structural = {k: _structure_problems(graph.nodes[k], wiring) for k in res.order}
         self._ensure_keras()
         from .keras_compat import stateless_scope
-        import keras
         recomputed = 0
         with stateless_scope(initialize_variables=False):
-            for k in order:
-                n = nodes[k]
-                info = NodeInfo(l2=_safe(effective_l2, n, regularization),
-                                dropout_after=_safe(effective_dropout, n, regularization, k in feeds_output))
-                msgs = structural[k]
-                ins = [res.nodes[e.src] for e in in_edges[k] if e.src in res.nodes]
-                in_shapes = [i.shape for i in ins]
-                if n.type == "Input":
-                    shp = n.params.get("shape")
-                    if not msgs:
-                        info.shape = (None,) + tuple(shp)
-                elif any(i.shape is None for i in ins) or any(m for m in msgs if "not connected" in m or "needs" in m):
-                    info.blocked = True
-                elif bad.get(k) or (msgs and any(m.split(" ")[0] in n.params for m in msgs)):
-                    pass  # invalid params or settings: do not ask Keras
-                elif n.type == "Output":
-                    info.shape = in_shapes[0] if in_shapes else None
-                else:
-                    key = node_key(n, in_shapes, trusted)
-                    hit = self._memo.get(key)
-                    if hit is not None:
-                        self._memo.move_to_end(key)
-                        info.shape, info.trainable, info.non_trainable, err = hit
-                    else:
-                        recomputed += 1
-                        err = None
-                        try:
-                            layer = make_layer(n, None, trusted)
-                            xs = [keras.KerasTensor(s, dtype=_dtype_of(nodes, e.src)) for s, e in zip(in_shapes, in_edges[k])]
-                            y = call_layer(n, layer, xs)
-                            if isinstance(y, (list, tuple)):
-                                y = y[0]
-                            info.shape = tuple(y.shape)
-                            info.trainable = _count(layer.trainable_weights)
-                            info.non_trainable = _count(layer.non_trainable_weights)
-                        except UntrustedCode as e:   # code from the file, not trusted: a problem, nothing ran
-                            err = str(e)
-                            info.shape = None
-                        except Exception as e:  # Keras tells us what is wrong; say it in plain words
-                            err = plain_error(e, n)
-                            if "incompatible shapes" in err or (n.type == "Concatenate" and "shape" in err):
-                                parts = [f"{shape_text(s)} from '{nodes[ed.src].name}'" for s, ed in zip(in_shapes, in_edges[k])]
-                                how = ("must match on every axis but the join axis" if n.type == "Concatenate"
-                                       else "must have the same shape")
-                                err = f"inputs {how}; got {' and '.join(parts)}"
-                            info.shape = None
-                        self._memo[key] = (info.shape, info.trainable, info.non_trainable, err)
-                        if len(self._memo) > self.MEMO_SIZE:
-                            self._memo.popitem(last=False)
-                    if err:
-                        msgs = msgs + [err]
-                    shares = n.settings.get("shares")
-                    if isinstance(shares, str) and shares in nodes:  # a second call of a shared layer: weights counted once
-                        info.trainable = info.non_trainable = 0
-                    big = params_problem(info.params)
-                    if big:
-                        msgs = msgs + [big]
-                too_big = size_problem(info.shape)
-                if too_big:   # nodes after it are not inferred: one problem, not one per node downstream
-                    msgs = msgs + [too_big]
-                    info.shape = None
-                if msgs:
-                    info.error = "; ".join(msgs)
-                    for m in msgs:
-                        res.problems.append(Problem(k, n.name, m))
+            for k in res.order:
+                info, found, computed = self._infer_node(graph, k, wiring, structural[k], res, regularization, trusted)
+                recomputed += computed
+                if found:
+                    info.error = "; ".join(text for _, text in found)
+                    res.problems += [Problem(k, graph.nodes[k].name, text, code) for code, text in found]
                 res.nodes[k] = info
         res.recomputed = recomputed
         big = params_problem(res.total)
-        if big and not any("parameters would need" in p.message for p in res.problems):
-            res.problems.append(Problem(None, None, f"in total, {big}"))
+        if big and not any(p.code == Code.TOO_MANY_PARAMS for p in res.problems):
+            res.problems.append(Problem(None, None, f"in total, {big}", Code.TOO_MANY_PARAMS))
         return res
+
+    def _infer_node(self, graph, k, wiring, found, res, regularization, trusted):
+        """(NodeInfo, its problems as (code, message), whether Keras was asked) for node ``k``, whose inputs are
+        inferred already. Keras is not asked when an input is missing or unknown, or a param or setting is bad."""
+        n = graph.nodes[k]
+        edges = wiring.in_edges[k]
+        info = NodeInfo(l2=_safe(effective_l2, n, regularization),
+                        dropout_after=_safe(effective_dropout, n, regularization, k in wiring.feeds_output))
+        ins = [res.nodes[e.src] for e in edges if e.src in res.nodes]
+        in_shapes = [i.shape for i in ins]
+        codes = {code for code, _ in found}
+        computed = False
+        if n.type == "Input":
+            if not found:
+                info.shape = (None,) + tuple(n.params.get("shape"))
+        elif any(i.shape is None for i in ins) or Code.UNCONNECTED in codes:
+            info.blocked = True
+        elif codes & {Code.PARAM, Code.SETTING}:
+            pass  # invalid params or settings: do not ask Keras
+        elif n.type == "Output":
+            info.shape = in_shapes[0] if in_shapes else None
+        else:
+            computed, err = self._layer_result(graph, n, edges, in_shapes, trusted, info)
+            if err:
+                found = found + [err]
+            shares = n.settings.get("shares")
+            if isinstance(shares, str) and shares in graph.nodes:  # a second call of a shared layer: weights counted once
+                info.trainable = info.non_trainable = 0
+            big = params_problem(info.params)
+            if big:
+                found = found + [(Code.TOO_MANY_PARAMS, big)]
+        too_big = size_problem(info.shape)
+        if too_big:   # nodes after it are not inferred: one problem, not one per node downstream
+            found = found + [(Code.TOO_LARGE, too_big)]
+            info.shape = None
+        return info, found, computed
+
+    def _layer_result(self, graph, n, edges, in_shapes, trusted, info):
+        """The layer's output shape and weight counts into ``info``, from the memo or from Keras (a layer built
+        on symbolic inputs). Returns (whether Keras was asked, (code, message) or None)."""
+        key = node_key(n, in_shapes, trusted)
+        hit = self._memo.get(key)
+        if hit is not None:
+            self._memo.move_to_end(key)
+            info.shape, info.trainable, info.non_trainable, err = hit
+            return False, err
+        err = None
+        try:
+            info.shape, info.trainable, info.non_trainable = _keras_shape(graph.nodes, n, edges, in_shapes, trusted)
+        except UntrustedCode as e:   # code from the file, not trusted: a problem, nothing ran
+            err = (Code.UNTRUSTED, str(e))
+            info.shape = None
+        except Exception as e:  # Keras tells us what is wrong; say it in plain words
+            err = _keras_problem(graph.nodes, n, edges, in_shapes, e)
+            info.shape = None
+        self._memo[key] = (info.shape, info.trainable, info.non_trainable, err)
+        if len(self._memo) > self.MEMO_SIZE:
+            self._memo.popitem(last=False)
+        return True, err
 
     def prime(self, graph, known):
         """Seed the memo with shapes and weight counts already known, so the next ``run`` need not rebuild
@@ -303,6 +271,98 @@ class Inference:
             from .tfload import import_keras
             import_keras()
             self._ready = True
+
+
+class _Wiring:
+    """Who feeds whom: each node's input edges (by port), how many edges leave it, and the nodes feeding an Output."""
+
+    def __init__(self, graph):
+        nodes = graph.nodes
+        self.in_edges = {k: [] for k in nodes}
+        self.out_count = {k: 0 for k in nodes}
+        for e in graph.edges:
+            if e.dst in self.in_edges:
+                self.in_edges[e.dst].append(e)
+            if e.src in self.out_count:
+                self.out_count[e.src] += 1
+        for k in self.in_edges:
+            self.in_edges[k].sort(key=lambda e: e.port)
+        self.feeds_output = {e.src for e in graph.edges if e.dst in nodes and nodes[e.dst].type == "Output"}
+
+
+def _graph_problems(graph, regularization, res):
+    """Problems of the graph as a whole (no Input, no Output, bad regularization) into ``res``; returns the
+    regularization to use (none when it is bad)."""
+    nodes = graph.nodes
+    if not any(n.type == "Input" for n in nodes.values()):
+        res.problems.append(Problem(None, None, "there is no Input node: add one and set its shape", Code.NO_INPUT))
+    if not any(n.type == "Output" for n in nodes.values()):
+        res.problems.append(Problem(None, None, "there is no Output node: connect the last layer to an Output",
+                                    Code.NO_OUTPUT))
+    reg_problems = regularization_problems(regularization)
+    for m in reg_problems:
+        res.problems.append(Problem(None, None, m, Code.REGULARIZATION))
+    return {} if reg_problems else regularization
+
+
+def _cycle_problems(graph, res):
+    """Nodes left out of the topological order are on a cycle: blocked, one problem each."""
+    in_order = set(res.order)
+    for k, n in graph.nodes.items():
+        if k not in in_order:
+            res.nodes[k] = NodeInfo(error="is on a cycle (its output feeds back into its own input)", blocked=True)
+            res.problems.append(Problem(k, n.name, "is on a cycle: its output feeds back into its own input", Code.CYCLE))
+
+
+def _structure_problems(n, wiring):
+    """(code, message) for what is wrong with a node before any shape: its ports, where its output goes, its
+    params and its settings."""
+    spec = n.spec
+    lo, hi = spec.inputs
+    ports = [e.port for e in wiring.in_edges[n.id]]
+    found = []
+    if hi is not None and hi > 0 and (len(ports) < lo):
+        missing = [spec.port_name(i) for i in range(max(lo, 1)) if i not in ports]
+        found.append((Code.UNCONNECTED, f"input port {_names(missing)} is not connected" if lo == 1 else
+                      f"needs {lo if lo == hi else f'at least {lo}'} inputs, has {len(ports)} connected"))
+    elif ports and max(ports) + 1 != len(ports):
+        gap = [spec.port_name(i) for i in range(min(max(ports), 10 ** 6)) if i not in ports]
+        found.append((Code.UNCONNECTED, f"input port {_names(gap)} is not connected (ports are filled in order)"))
+    if n.type != "Output" and wiring.out_count[n.id] == 0:
+        found.append((Code.DANGLING, "its output goes nowhere: connect it to another layer or to an Output"))
+    for p in spec.params:
+        if p.name in n.params:
+            err = p.value_error(n.params[p.name])
+            if err:
+                found.append((Code.PARAM, f"{p.name} {err}"))
+    found += [(Code.SETTING, m) for m in node_settings_problems(n.settings)]
+    return found
+
+
+def _keras_shape(nodes, n, edges, in_shapes, trusted):
+    """(output shape, trainable count, non-trainable count) of the node's layer called on symbolic inputs."""
+    import keras
+    layer = make_layer(n, None, trusted)
+    xs = [keras.KerasTensor(s, dtype=_dtype_of(nodes, e.src)) for s, e in zip(in_shapes, edges)]
+    y = call_layer(n, layer, xs)
+    if isinstance(y, (list, tuple)):
+        y = y[0]
+    return tuple(y.shape), _count(layer.trainable_weights), _count(layer.non_trainable_weights)
+
+
+# what Keras says when inputs of a merge do not fit together (its own words, passed on by plain_error)
+_KERAS_SHAPE_MISMATCH = "incompatible shapes"
+
+
+def _keras_problem(nodes, n, edges, in_shapes, exc):
+    """(code, message) for an exception Keras raised on the node: inputs that do not fit together name both
+    shapes (Code.SHAPE); anything else is Keras' reason in plain words (Code.LAYER)."""
+    err = plain_error(exc, n)
+    if _KERAS_SHAPE_MISMATCH in err or (n.type == "Concatenate" and "shape" in err):
+        parts = [f"{shape_text(s)} from '{nodes[ed.src].name}'" for s, ed in zip(in_shapes, edges)]
+        how = "must match on every axis but the join axis" if n.type == "Concatenate" else "must have the same shape"
+        return Code.SHAPE, f"inputs {how}; got {' and '.join(parts)}"
+    return Code.LAYER, err
 
 
 def _names(ports, most=5):
@@ -361,5 +421,5 @@ def weights_problems(graph, result) -> list:
         have = sum(int(getattr(w, "size", 1)) for w in n.weights)
         if have != info.params:
             out.append(Problem(k, n.name, f"the saved weights hold {have:,} values, but the layer has "
-                                          f"{info.params:,} parameters; they do not fit"))
+                                          f"{info.params:,} parameters; they do not fit", Code.WEIGHTS))
     return out
