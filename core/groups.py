@@ -444,11 +444,12 @@ def fine_tune(project, target, top_n, *, lr_factor=0.1, learning_rate=None, keep
     rs = rows(graph, target)
     top_n = max(0, min(int(top_n), len(rs)))
     first = set_trainable_from(graph, target, len(rs) - top_n, keep_batchnorm_frozen=keep_batchnorm_frozen)
-    opt = project.compile.setdefault("optimizer", {"name": "adam"})
+    comp = project.settings("compile")
+    opt = comp.setdefault("optimizer", {"name": "adam"})
     from . import catalog
     default_lr = catalog.OPTIMIZERS.get(str(opt.get("name", "adam")).lower(), catalog.OPTIMIZERS["adam"])[1][0].default
     old = float(opt.get("learning_rate", default_lr))
     new = float(learning_rate) if learning_rate is not None else old * float(lr_factor)
-    opt["learning_rate"] = float(f"{new:.6g}")
+    comp.set(("optimizer", "learning_rate"), float(f"{new:.6g}"))   # tells the settings' listeners
     return {"trainable_from": first, "unfrozen": [r["name"] for r in rs[first:]],
-            "learning_rate": (old, opt["learning_rate"])}
+            "learning_rate": (old, comp["optimizer"]["learning_rate"])}

@@ -9,10 +9,12 @@ from __future__ import annotations
 import copy
 import json
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import settings
+from .atomic import atomic_write, replacing
 from .errors import ProjectError, WeightsError, short
+from .events import EventGroup
 from .graph import Graph
 
 SCHEMA_VERSION = 1
@@ -25,34 +27,98 @@ MAX_PROJECT_NAME = 200              # characters of the project's name
 MAX_DESCRIPTION = 100_000           # characters of its description
 MAX_WEIGHT_VALUES = 2 ** 31         # numbers in a weights sidecar (8 GB as float32)
 
-DEFAULT_COMPILE = {"optimizer": {"name": "adam", "learning_rate": 0.001},
-                   "schedule": {"kind": "none"}}
-DEFAULT_REGULARIZATION = {"l2": 0.0, "dropout": 0.0}
-DEFAULT_TRAINING = {"epochs": 10, "batch_size": 32, "seed": 0, "device": "auto", "mixed_precision": False,
-                    "early_stopping": {"enabled": False, "monitor": "val_loss", "patience": 5,
-                                       "restore_best_weights": True}}
-DEFAULT_DATA = {"source": "builtin", "name": "digits", "validation_split": 0.15, "test_split": 0.15, "seed": 0}
+DEFAULT_COMPILE = settings.DEFAULTS["compile"]
+DEFAULT_REGULARIZATION = settings.DEFAULTS["regularization"]
+DEFAULT_TRAINING = settings.DEFAULTS["training"]
+DEFAULT_DATA = settings.DEFAULTS["data"]
+
+_DEFAULT = object()
 
 
-@dataclass
+def _section(key):
+    def get(self):
+        return self._settings[key].value
+
+    def put(self, value):
+        self._settings[key].replace(value)
+
+    return property(get, put, doc=f"The project's {key} settings (a core.settings.Settings; assigning replaces "
+                                  f"its content and tells its listeners)")
+
+
+def _announced(key):
+    def get(self):
+        return self.__dict__[key]
+
+    def put(self, value):
+        self.__dict__[key] = value
+        self.events.settings_changed.emit(key, ())
+
+    return property(get, put)
+
+
 class Project:
-    graph: Graph = field(default_factory=Graph)
-    name: str = "untitled"
-    description: str = ""
-    compile: dict = field(default_factory=lambda: copy.deepcopy(DEFAULT_COMPILE))
-    regularization: dict = field(default_factory=lambda: copy.deepcopy(DEFAULT_REGULARIZATION))
-    data: dict = field(default_factory=lambda: copy.deepcopy(DEFAULT_DATA))
-    training: dict = field(default_factory=lambda: copy.deepcopy(DEFAULT_TRAINING))
-    path: Path | None = None
-    extra: dict = field(default_factory=dict)  # unknown top-level keys are kept, so saving loses nothing
-    # why the weights sidecar was not loaded (garbage, truncated, a folder...); None when it was, or there is none
-    weights_error: str | None = field(default=None, compare=False, repr=False)
+    """The graph plus the settings that go with it.
+
+    ``compile``, ``regularization``, ``data`` and ``training`` are ``core.settings.Settings`` objects: read them
+    like dicts, write them with ``project.training.set(("early_stopping", "patience"), 3)`` (or ``s[key] = v``,
+    ``update``; assigning a whole section replaces its content in place). ``project.settings(section)`` is the
+    section's object even while it holds a value that is not an object. Every write, and a change of ``name`` or
+    ``description``, emits ``project.events.settings_changed(section, path)``; each section also has its own
+    ``events.changed(section, path)``."""
+
+    compile = _section("compile")
+    regularization = _section("regularization")
+    data = _section("data")
+    training = _section("training")
+    name = _announced("name")
+    description = _announced("description")
+
+    def __init__(self, graph=None, name="untitled", description="", compile=_DEFAULT, regularization=_DEFAULT,
+                 data=_DEFAULT, training=_DEFAULT, path=None, extra=None, weights_error=None):
+        self.events = EventGroup("settings_changed")   # settings_changed(section, path)
+        self._settings = {}
+        given = {"compile": compile, "regularization": regularization, "data": data, "training": training}
+        for key in settings.SECTIONS:
+            s = settings.Settings(key) if given[key] is _DEFAULT else settings.Settings(key, given[key])
+            s.events.changed.connect(self.events.settings_changed.emit)
+            self._settings[key] = s
+        self.graph = graph if graph is not None else Graph()
+        self.__dict__["name"] = name
+        self.__dict__["description"] = description
+        self.path = path
+        self.extra = {} if extra is None else extra   # unknown top-level keys are kept, so saving loses nothing
+        # why the weights sidecar was not loaded (garbage, truncated, a folder...); None when it was, or there is none
+        self.weights_error = weights_error
+
+    def settings(self, section) -> settings.Settings:
+        """The Settings object of a section ("compile", "regularization", "data", "training")."""
+        return self._settings[section]
+
+    _COMPARED = ("graph", "name", "description", "compile", "regularization", "data", "training", "path", "extra")
+
+    def __eq__(self, other):
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return all(getattr(self, k) == getattr(other, k) for k in self._COMPARED)
+
+    __hash__ = None
+
+    def __repr__(self):
+        inner = ", ".join(f"{k}={getattr(self, k)!r}" for k in self._COMPARED)
+        return f"Project({inner})"
+
+    def __deepcopy__(self, memo):
+        """An independent copy (graph, settings, weights); listeners stay with the original."""
+        c = Project(graph=copy.deepcopy(self.graph, memo), name=self.name, description=self.description,
+                    path=self.path, extra=copy.deepcopy(self.extra, memo), weights_error=self.weights_error,
+                    **{k: self._settings[k].to_dict() for k in settings.SECTIONS})
+        return c
 
     def to_dict(self):
         d = {"format": "layerwise", "schema_version": SCHEMA_VERSION, "name": self.name,
              "description": self.description, "graph": self.graph.to_dict(),
-             "compile": copy.deepcopy(self.compile), "regularization": copy.deepcopy(self.regularization),
-             "data": copy.deepcopy(self.data), "training": copy.deepcopy(self.training)}
+             **{k: self._settings[k].to_dict() for k in settings.SECTIONS}}
         for k, v in self.extra.items():
             d.setdefault(k, copy.deepcopy(v))
         return d

@@ -123,7 +123,7 @@ def test_a_changed_network_is_built_anew():
     b = run(p, config=TrainConfig.from_project(p, epochs=1))
     assert b.build is not a.build
     assert b.build.layers[ids[2]].units == 8 and b.error is None
-    p.compile["optimizer"]["learning_rate"] = 0.02
+    p.compile.set(("optimizer", "learning_rate"), 0.02)
     c = run(p, config=TrainConfig.from_project(p, epochs=1))
     assert c.build is not b.build
     assert abs(float(c.build.model.optimizer.learning_rate.numpy()) - 0.02) < 1e-9

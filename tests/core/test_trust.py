@@ -312,8 +312,8 @@ def hostile(marker):
          lambda p: p.graph.nodes["n2"].params.update(class_name=f"Dense.from_config({{}})or {c} or layers.Dense"),
          hidden=[{"id": "n2", "type": "KerasLayer", "name": "h", "pos": [200, 0],
                   "params": {"class_name": "Dense", "config": {"units": 4}}}])
-    case("optimizer_key", "optimizer adam: unknown setting", lambda p: p.compile["optimizer"].update({f"x={c}": 1}))
-    case("optimizer_name", "unknown optimizer", lambda p: p.compile["optimizer"].update(name=f"Adam({c})"))
+    case("optimizer_key", "optimizer adam: unknown setting", lambda p: p.compile.set(("optimizer", f"x={c}"), 1))
+    case("optimizer_name", "unknown optimizer", lambda p: p.compile.set(("optimizer", "name"), f"Adam({c})"))
     case("call_kwarg", "node 'h' (n2): call keyword name",
          lambda p: p.graph.nodes["n2"].settings.update(call={"args": [{"__port__": 0}],
                                                              "kwargs": {f"training={c},x": False}}))

@@ -338,7 +338,7 @@ def test_a_whole_number_learning_rate_builds_an_optimizer():
 def test_validate_settings_after_edits():
     p = project_from_dict(valid())
     p.regularization["dropout"] = 1.7
-    p.compile["optimizer"]["learning_rate"] = float("nan")
+    p.compile.set(("optimizer", "learning_rate"), float("nan"))
     p.training["epochs"] = True
     p.graph.set_setting("n2", "l2", -3)
     problems = validate_settings(p)
