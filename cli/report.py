@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from core import catalog
 from core.infer import shape_text
+from core.node_settings import is_frozen
 
 
 def _fmt(n):
@@ -23,7 +24,7 @@ def summary_lines(project, res):
                 extras.append(f"L2 {info.l2:g}")
             if info.dropout_after:
                 extras.append(f"+dropout {info.dropout_after:g}")
-            if n.settings.get("trainable") is False:
+            if is_frozen(n):
                 extras.append("frozen")
         shape = shape_text(info.shape) if info else "?"
         if info is not None and info.error:

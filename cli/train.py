@@ -14,6 +14,7 @@ import time
 import click
 
 from core.errors import BuildError, DataError, LayerwiseError, SettingsError
+from core.node_settings import PRETRAINED, is_frozen
 from core.training import TrainState   # no Keras import at module level
 from core.validate import MAX_BATCH_SIZE, MAX_EPOCHS
 
@@ -247,7 +248,7 @@ def _check_start_weights(p, keep_weights):
     """Refuse (exit 2) to start from saved weights that cannot be read or do not fit their layers: with
     --keep-weights every layer starts from them, else frozen and pretrained layers do."""
     used = [n for n in p.graph.nodes.values()
-            if keep_weights or n.settings.get("trainable") is False or n.settings.get("pretrained")]
+            if keep_weights or is_frozen(n) or n.settings.get(PRETRAINED)]
     hint = "--fresh-weights trains from fresh weights instead"
     if p.weights_error:
         if used:

@@ -11,6 +11,7 @@ from . import catalog
 from .errors import BuildError, SettingsError, WeightsError, short
 from .infer import Inference, Result
 from .layers import call_layer, effective_dropout, make_layer
+from .node_settings import SHARES
 from .trust import is_trusted
 
 
@@ -68,7 +69,7 @@ def build_model(project_or_graph, regularization=None, *, with_weights=True, nam
             res.outputs.append(k)
         else:
             # a layer called more than once (imported shared layer): the node names its owner in "shares"
-            owner = nodes.get(n.settings.get("shares")) or n
+            owner = nodes.get(n.settings.get(SHARES)) or n
             layer = made.get(owner.id)
             if layer is None:
                 layer = made[owner.id] = make_layer(owner, regularization, trusted)

@@ -9,6 +9,7 @@ from .build import LOSS_CLASSES, build_model, compile_model
 from .errors import BuildError, SettingsError
 from .keras_compat import FUNCTIONAL_MODULE
 from .layers import MERGES, MODEL_CLASSES, UNSAFE_CLASSES, layer_kwargs
+from .node_settings import CALL, SHARES, is_frozen
 
 FORMATS = (".h5", ".keras", ".py")
 
@@ -269,8 +270,8 @@ def _input_line(n, v):
 
 def _call_source(n, srcs):
     """The arguments of the node's layer call, following its type's calling convention."""
-    if n.settings.get("call"):  # an imported layer called its own way: its call template
-        return _py_call(n, n.settings["call"], srcs)
+    if n.settings.get(CALL):  # an imported layer called its own way: its call template
+        return _py_call(n, n.settings[CALL], srcs)
     if n.type == "MultiHeadAttention":
         return ", ".join(srcs[:1] * 2 if len(srcs) == 1 else srcs[:2]) + (f", key={srcs[2]}" if len(srcs) > 2 else "")
     if n.type in ("Attention", "AdditiveAttention"):
@@ -290,8 +291,8 @@ class _Script:
         self.lines, self.var, self.made = [], {}, {}
         self.ins, self.outs, self.out_nodes = [], [], []
         self.taken = set(RESERVED)
-        self.shared_owners = {n.settings["shares"] for n in self.graph.nodes.values()
-                              if n.settings.get("shares") in self.graph.nodes}
+        self.shared_owners = {n.settings[SHARES] for n in self.graph.nodes.values()
+                              if n.settings.get(SHARES) in self.graph.nodes}
         self.feeds_output = {e.src for e in self.graph.edges if self.graph.nodes[e.dst].type == "Output"}
 
     def name_for(self, n):
@@ -321,10 +322,10 @@ class _Script:
         ctor = _ctor(n, self.reg, self.trusted)
         if node_code(n):   # only reached when this session trusts the project (else _ctor refused)
             self.lines.append(f"    # {v}: runs Python code from the project ({_comment(node_code(n))}); exported with trust")
-        owner = n.settings.get("shares") if n.settings.get("shares") in self.graph.nodes else None
+        owner = n.settings.get(SHARES) if n.settings.get(SHARES) in self.graph.nodes else None
         if owner is not None or k in self.shared_owners:   # one layer called several times
             ctor = self.shared_layer(owner or k, owner is not None)
-        elif n.settings.get("trainable") is False:
+        elif is_frozen(n):
             self.lines += [f"    {v}_layer = {ctor}", f"    {v}_layer.trainable = False"]
             ctor = f"{v}_layer"
         self.lines.append(f"    {v} = {ctor}({_call_source(n, srcs)})")
@@ -340,7 +341,7 @@ class _Script:
                 self.lines.append(f"    # {_comment(owner.name)} is called more than once (shared weights)")
             self.made[key] = f"{self.var.get(key) or _var(owner.name)}_layer"
             self.lines.append(f"    {self.made[key]} = {_ctor(owner, self.reg, self.trusted)}")
-            if owner.settings.get("trainable") is False:
+            if is_frozen(owner):
                 self.lines.append(f"    {self.made[key]}.trainable = False")
         return self.made[key]
 

@@ -17,6 +17,7 @@ from enum import Enum
 from . import catalog
 from .errors import short
 from .layers import call_layer, effective_dropout, effective_l2, make_layer, plain_error
+from .node_settings import CALL, SHARES, TRAINABLE
 from .validate import node_settings_problems, regularization_problems
 
 # sizes beyond these are problems found before any work starts (nothing is allocated during inference)
@@ -213,7 +214,7 @@ class Inference:
             computed, err = self._layer_result(graph, n, edges, in_shapes, trusted, info)
             if err:
                 found = found + [err]
-            shares = n.settings.get("shares")
+            shares = n.settings.get(SHARES)
             if isinstance(shares, str) and shares in graph.nodes:  # a second call of a shared layer: weights counted once
                 info.trainable = info.non_trainable = 0
             big = params_problem(info.params)
@@ -258,7 +259,7 @@ class Inference:
             ins.setdefault(e.dst, []).append(e)
         for k, (shape, trainable, non_trainable) in known.items():
             n = graph.nodes.get(k)
-            if n is None or n.type in ("Input", "Output") or n.settings.get("shares") in graph.nodes:
+            if n is None or n.type in ("Input", "Output") or n.settings.get(SHARES) in graph.nodes:
                 continue
             srcs = sorted(ins.get(k, ()), key=lambda e: e.port)
             if any(e.src not in known for e in srcs):
@@ -390,8 +391,8 @@ def _count(weights):
 def node_key(n, in_shapes, trusted=False):
     """What a node's inferred shape and weight counts depend on (the memo key); ``trusted``: the session's
     trust in the project's code (a node with code is a problem without it)."""
-    key = (n.type, _freeze(n.params), n.settings.get("trainable", True), tuple(in_shapes), bool(trusted))
-    call = n.settings.get("call")  # imported layers with their own call template
+    key = (n.type, _freeze(n.params), n.settings.get(TRAINABLE, True), tuple(in_shapes), bool(trusted))
+    call = n.settings.get(CALL)  # imported layers with their own call template
     return key + (_freeze(call),) if call else key
 
 
@@ -412,7 +413,7 @@ def weights_problems(graph, result) -> list:
     parameters), from an inference result: cheap, nothing is built. One Problem per node."""
     out = []
     for k, n in graph.nodes.items():
-        shares = n.settings.get("shares")
+        shares = n.settings.get(SHARES)
         if n.weights is None or (isinstance(shares, str) and shares in graph.nodes):
             continue
         info = result.nodes.get(k)

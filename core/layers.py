@@ -7,11 +7,11 @@ from __future__ import annotations
 import copy
 
 from . import catalog
+from .node_settings import CALL, GLOBAL_DROPOUT, L2, is_frozen
+from .trust import MODEL_CLASSES, UNSAFE_CLASSES, check_allowed
 
 ATTENTION = {"MultiHeadAttention", "Attention", "AdditiveAttention"}
 MERGES = {"Add", "Subtract", "Multiply", "Average", "Maximum", "Concatenate"}
-UNSAFE_CLASSES = {"Lambda", "TFSMLayer", "TorchModuleWrapper"}  # they load code from the config
-MODEL_CLASSES = ("Functional", "Sequential", "Model")
 PORT = "__port__"  # marks an input tensor in a node's call template (settings "call"), e.g. {"__port__": 0}
 
 
@@ -22,7 +22,7 @@ def keras():
 
 def effective_l2(node, regularization):
     """L2 factor on the node's kernel: the node's own override, else the global one (weighted layers only)."""
-    own = node.settings.get("l2")
+    own = node.settings.get(L2)
     if own is not None:
         return float(own)
     if not _is_weighted(node):
@@ -35,7 +35,7 @@ def effective_dropout(node, regularization, feeds_output=False):
     spec = node.spec
     if spec is None or not spec.block or feeds_output:
         return 0.0
-    if node.settings.get("global_dropout", True) is False:
+    if node.settings.get(GLOBAL_DROPOUT, True) is False:
         return 0.0
     return float((regularization or {}).get("dropout", 0.0) or 0.0)
 
@@ -85,7 +85,6 @@ def make_layer(node, regularization=None, trusted=False):
     project's code (``core.trust``; never a setting from the file). A node with code raises
     ``core.trust.UntrustedCode`` unless trusted; every other config is deserialized in Keras' safe mode."""
     from .keras_compat import safe_mode_scope
-    from .trust import check_allowed
     k = keras()
     t = node.type
     l2 = effective_l2(node, regularization)
@@ -122,7 +121,7 @@ def make_layer(node, regularization=None, trusted=False):
             kw["kernel_regularizer"] = reg
         with safe_mode_scope(check_allowed(node, trusted) is None):
             layer = cls(name=node.name, **kw)
-    if node.settings.get("trainable") is False:
+    if is_frozen(node):
         layer.trainable = False
     return layer
 
@@ -130,7 +129,7 @@ def make_layer(node, regularization=None, trusted=False):
 def call_layer(node, layer, inputs):
     """Call ``layer`` on the node's input tensors, following the layer type's calling convention."""
     t = node.type
-    template = node.settings.get("call")
+    template = node.settings.get(CALL)
     if template:  # imported layers called in another way: {"args": [...], "kwargs": {...}} with port markers
         args = fill_call(template.get("args", []), inputs)
         kwargs = fill_call(template.get("kwargs", {}), inputs)

@@ -18,9 +18,11 @@ stays on for everything else.
 from __future__ import annotations
 
 from .errors import LayerwiseError
+from .node_settings import CODE_MARKERS   # settings keys that say "this node holds code" (never "trusted")
 
-CODE_MARKERS = ("code", "trusted_code")   # settings keys that say "this node holds code" (never "trusted")
 SAFE_MODULES = ("keras", "builtins")       # modules whose objects Keras' safe mode can deserialize
+UNSAFE_CLASSES = {"Lambda", "TFSMLayer", "TorchModuleWrapper"}  # Keras layer classes that load code from the config
+MODEL_CLASSES = ("Functional", "Sequential", "Model")          # a nested model: its layers are checked one by one
 
 
 class UntrustedCode(LayerwiseError):
@@ -61,7 +63,6 @@ def _module_is_safe(module):
 
 def _code_in_config(obj, path=""):
     """(where, what) of the first piece of code in a stored Keras config, or None."""
-    from .layers import UNSAFE_CLASSES
     if isinstance(obj, dict):
         cls = obj.get("class_name")
         if isinstance(cls, str):
@@ -93,7 +94,6 @@ def _code_in_config(obj, path=""):
 def node_code(node):
     """What code ``node`` holds ("Lambda", "custom class 'pkg>Name'", "Lambda layer 'inner' inside the nested
     model", ...), or None when building it runs nothing from the file."""
-    from .layers import MODEL_CLASSES, UNSAFE_CLASSES
     if node.type != "KerasLayer":   # a catalog layer: only a serialized function in its params would be code
         hit = _code_in_config(node.params)
         return f"{hit[1]} in its params" if hit else None

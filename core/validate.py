@@ -12,11 +12,11 @@ from __future__ import annotations
 import math
 import re
 
-from . import catalog
+from . import catalog, node_settings
 from .errors import short
+from .node_settings import MAX_L2   # (a node's own L2 and the global one share the bound)
 
 MAX_LEARNING_RATE = 10.0
-MAX_L2 = 1.0
 MAX_EPOCHS = 100_000
 MAX_BATCH_SIZE = 1_000_000
 MAX_PATIENCE = 100_000
@@ -253,20 +253,21 @@ def data_problems(d, path="data"):
 
 
 # -- per-node settings -----------------------------------------------------------------------------------------
+_SETTING_CHECKS = {   # NodeSetting.kind -> the problem of a value (None: the default)
+    "number": lambda s, where, v: number_problem(where, v, s.lo, s.hi, hi_open=s.hi_open, allow_none=True),
+    "bool": lambda s, where, v: bool_problem(where, v, allow_none=True),
+    "text": lambda s, where, v: text_problem(where, v, allow_none=True, limit=node_settings.MAX_TEXT),
+    "object": lambda s, where, v: object_problem(where, v, "{...}", allow_none=True),
+}
+
+
 def node_settings_problems(settings, path="settings"):
-    """The overrides a node may carry: l2, dropout, global_dropout, trainable, pretrained, shares, call, group."""
+    """The problems of the overrides and marks a node carries (``core.node_settings.SETTINGS``: each key's kind
+    and range); keys the table does not check, and keys it does not know, are kept as they are."""
     if not isinstance(settings, dict):
         return [f'"{path}" must be an object, got {short(settings)}']
-    s = settings
-    out = _keep([], number_problem(f"{path}.l2", s.get("l2"), 0, MAX_L2, allow_none=True),
-                number_problem(f"{path}.dropout", s.get("dropout"), 0, 1, hi_open=True, allow_none=True))
-    for key in ("global_dropout", "trainable", "pretrained"):
-        _keep(out, bool_problem(f"{path}.{key}", s.get(key), allow_none=True))
-    for key in ("shares", "group"):
-        _keep(out, text_problem(f"{path}.{key}", s.get(key), allow_none=True, limit=200))
-    for key in ("call", "group_meta"):
-        _keep(out, object_problem(f"{path}.{key}", s.get(key), "{...}", allow_none=True))
-    return out
+    return _keep([], *(_SETTING_CHECKS[s.kind](s, f"{path}.{s.key}", settings.get(s.key))
+                       for s in node_settings.SETTINGS.values() if s.kind is not None))
 
 
 def section_problems(project) -> list:

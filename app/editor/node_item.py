@@ -13,6 +13,7 @@ from PySide6.QtGui import QPainterPath, QPixmap
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem
 
 from core import catalog
+from core.node_settings import is_frozen
 
 from .. import safe
 from . import port_item
@@ -115,7 +116,7 @@ class NodeItem(QGraphicsItem):
         self.name = safe.clip(node.name, safe.EDIT_CHARS)
         self.summary = safe.clip(catalog.summary_text(node.type, node.params), safe.EDIT_CHARS)
         self.description = spec.description if spec else ""
-        self.frozen = node.settings.get("trainable", True) is False
+        self.frozen = is_frozen(node)
         self.has_out = node.type != "Output"
         self.n_in = self.sc.graph.port_count(node.id) if (spec and spec.inputs[1] != 0) else 0
         self.fixed_inputs = group_inputs(node)

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (QCheckBox, QFrame, QGridLayout, QHBoxLayout, QLab
 from core import catalog
 from core.graph import NAME_RE
 from core.infer import shape_text
+from core.node_settings import GLOBAL_DROPOUT, L2, TRAINABLE, is_frozen
 
 from .. import commands, icons, safe
 from .param_editors import FloatSpin, align_label_columns, compact, label_for, make_editor
@@ -193,8 +194,8 @@ class Inspector(QWidget):
         lay.addWidget(_label("Training", "section"))
         self.trainable = QCheckBox("Trainable")
         self.trainable.setToolTip("Uncheck to freeze this layer's weights while training")
-        self.trainable.setChecked(node.settings.get("trainable", True) is not False)
-        self.trainable.toggled.connect(lambda on: self._commit_setting("trainable", None if on else False))
+        self.trainable.setChecked(not is_frozen(node))
+        self.trainable.toggled.connect(lambda on: self._commit_setting(TRAINABLE, None if on else False))
         lay.addWidget(self.trainable)
         weighted = spec.weighted or (node.type == "KerasLayer" and node.params.get("class_name") in catalog.WEIGHTED_KERAS)
         self.l2_box = self.l2_spin = self.drop_box = None
@@ -205,14 +206,14 @@ class Inspector(QWidget):
             self.l2_spin = compact(FloatSpin())
             self.l2_spin.setRange(0.0, 10.0)
             self.l2_box.toggled.connect(self._l2_toggled)
-            self.l2_spin.editingFinished.connect(lambda: self.l2_box.isChecked() and self._commit_setting("l2", float(self.l2_spin.value())))
+            self.l2_spin.editingFinished.connect(lambda: self.l2_box.isChecked() and self._commit_setting(L2, float(self.l2_spin.value())))
             row.addWidget(self.l2_box)
             row.addWidget(self.l2_spin, 1)
             lay.addLayout(row)
         if spec.block:
             self.drop_box = QCheckBox("Global dropout after this layer")
             self.drop_box.setToolTip("The project's global dropout is inserted after Dense/Conv blocks; uncheck to skip it here")
-            self.drop_box.toggled.connect(lambda on: self._commit_setting("global_dropout", None if on else False))
+            self.drop_box.toggled.connect(lambda on: self._commit_setting(GLOBAL_DROPOUT, None if on else False))
             lay.addWidget(self.drop_box)
         self._settings_changed(node)
 
@@ -267,7 +268,7 @@ class Inspector(QWidget):
 
     def _l2_toggled(self, on):
         self.l2_spin.setEnabled(on)
-        self._commit_setting("l2", float(self.l2_spin.value()) if on else None)
+        self._commit_setting(L2, float(self.l2_spin.value()) if on else None)
 
     def _rename(self):
         node = self._node()
@@ -322,16 +323,16 @@ class Inspector(QWidget):
             return
         s = node.settings
         with QSignalBlocker(self.trainable):
-            self.trainable.setChecked(s.get("trainable", True) is not False)
+            self.trainable.setChecked(not is_frozen(node))
         if self.l2_box is not None:
             with QSignalBlocker(self.l2_box):
-                self.l2_box.setChecked(s.get("l2") is not None)
+                self.l2_box.setChecked(s.get(L2) is not None)
             with QSignalBlocker(self.l2_spin):
-                self.l2_spin.setValue(float(s.get("l2") or self.doc.project.regularization.get("l2", 0.0) or 0.0))
-            self.l2_spin.setEnabled(s.get("l2") is not None)
+                self.l2_spin.setValue(float(s.get(L2) or self.doc.project.regularization.get("l2", 0.0) or 0.0))
+            self.l2_spin.setEnabled(s.get(L2) is not None)
         if self.drop_box is not None:
             with QSignalBlocker(self.drop_box):
-                self.drop_box.setChecked(s.get("global_dropout", True) is not False)
+                self.drop_box.setChecked(s.get(GLOBAL_DROPOUT, True) is not False)
 
     def _removed(self, node):
         if node.id == self.node_id:

@@ -3,6 +3,7 @@ adapted on the training split before compiling."""
 from __future__ import annotations
 
 from ..errors import DataError
+from ..node_settings import PRETRAINED, is_frozen
 from .failures import plain_message
 from .splits import as_list, one
 
@@ -15,7 +16,7 @@ def build_fresh(project, keep_weights):
         n = project.graph.nodes.get(k)
         if n is None or n.weights is None:
             continue
-        if not (keep_weights or n.settings.get("trainable") is False or n.settings.get("pretrained")):
+        if not (keep_weights or is_frozen(n) or n.settings.get(PRETRAINED)):
             continue  # (imported / pretrained-base nodes always start from the weights they carry)
         try:
             set_layer_weights(layer, n.weights)
