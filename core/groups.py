@@ -73,7 +73,7 @@ def inner_layers(node) -> list:
 def add_model_node(graph, model, *, name=None, pos=(0.0, 0.0), source=None, trainable=True):
     """Add a Keras model as one group node (e.g. a pretrained base); connect ``source`` (a node id) to it."""
     import keras
-    from .transfer import _all_inner_frozen, _set_inner_trainable, jsonable
+    from .transfer import all_inner_frozen, jsonable, set_inner_trainable
     if len(model.outputs) != 1:
         raise GraphError(f"the model '{model.name}' has {len(model.outputs)} outputs; a group node has one")
     cfg = jsonable(model.get_config())
@@ -82,8 +82,8 @@ def add_model_node(graph, model, *, name=None, pos=(0.0, 0.0), source=None, trai
     settings = {"pretrained": True}
     if was_trainable is False or not trainable:
         settings["trainable"] = False
-        if _all_inner_frozen(cfg) or not trainable:
-            cfg = _set_inner_trainable(cfg, lambda i, e: True)
+        if all_inner_frozen(cfg) or not trainable:
+            cfg = set_inner_trainable(cfg, lambda i, e: True)
     cls = "Sequential" if isinstance(model, keras.Sequential) else "Functional"
     base = name or model.name
     name = base if graph.by_name(base) is None else graph.unique_name(base)
@@ -175,7 +175,7 @@ def collapse_group(graph, group_name, info=None):
     from .build import build_model
     from .graph import Graph
     from .infer import check
-    from .transfer import _all_inner_frozen, _set_inner_trainable, jsonable
+    from .transfer import all_inner_frozen, jsonable, set_inner_trainable
     members = group_members(graph, group_name)
     if not members:
         raise GraphError(f"there is no expanded group named {group_name!r}")
@@ -261,8 +261,8 @@ def collapse_group(graph, group_name, info=None):
     settings.pop("trainable", None)
     if all(graph.nodes[k].settings.get("trainable") is False for k in members):
         settings["trainable"] = False
-        if _all_inner_frozen(cfg):
-            cfg = _set_inner_trainable(cfg, lambda i, e: True)
+        if all_inner_frozen(cfg):
+            cfg = set_inner_trainable(cfg, lambda i, e: True)
     xs = [graph.nodes[k].pos for k in members]
     pos = (min(p[0] for p in xs), sum(p[1] for p in xs) / len(xs))
     consumers = [(e.dst, e.port) for e in b_out]
@@ -407,9 +407,9 @@ def set_trainable_from(graph, target, first, *, keep_batchnorm_frozen=False):
         return i >= first and not (keep_batchnorm_frozen and cls == "BatchNormalization")
 
     if isinstance(target, str) and target in graph.nodes and is_group(graph.nodes[target]):
-        from .transfer import _set_inner_trainable
+        from .transfer import set_inner_trainable
         n = graph.nodes[target]
-        cfg = _set_inner_trainable(n.params.get("config", {}), lambda i, e: trainable(i, e.get("class_name")))
+        cfg = set_inner_trainable(n.params.get("config", {}), lambda i, e: trainable(i, e.get("class_name")))
         graph.set_setting(target, "trainable", None)
         graph.set_param(target, "config", cfg)
         graph.set_setting(target, "trainable_from", first)
@@ -424,9 +424,9 @@ def set_trainable_from(graph, target, first, *, keep_batchnorm_frozen=False):
 def freeze(graph, target=None, frozen=True):
     """Freeze (or unfreeze) a whole group node, an expanded group, a list of nodes or the whole graph."""
     if isinstance(target, str) and target in graph.nodes and is_group(graph.nodes[target]):
-        from .transfer import _set_inner_trainable
+        from .transfer import set_inner_trainable
         n = graph.nodes[target]
-        cfg = _set_inner_trainable(n.params.get("config", {}), lambda i, e: True)
+        cfg = set_inner_trainable(n.params.get("config", {}), lambda i, e: True)
         if cfg != n.params.get("config"):
             graph.set_param(target, "config", cfg)
         graph.set_setting(target, "trainable_from", None)
