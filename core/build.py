@@ -213,7 +213,7 @@ def make_optimizer(compile_settings, steps_per_epoch=None):
         err = p.value_error(v)
         if err:
             raise SettingsError(f"optimizer {name}: {k} {err}")
-        kwargs[k] = float(v) if p.kind == "float" else v   # Keras refuses an int learning rate (1 from JSON)
+        kwargs[k] = float(v) if p.kind == catalog.ParamKind.FLOAT else v   # Keras refuses an int learning rate (1 from JSON)
     lr = float(kwargs.get("learning_rate", allowed["learning_rate"].default))
     sched = dict(compile_settings.get("schedule") or {"kind": "none"})
     kind = sched.pop("kind", "none")

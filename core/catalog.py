@@ -6,7 +6,9 @@ This module does not import Keras (the window shows the palette before TensorFlo
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
 import math
+from typing import Callable
 
 from .errors import short
 
@@ -20,15 +22,30 @@ LOSSES = ["categorical_crossentropy", "sparse_categorical_crossentropy", "binary
 METRICS = ["accuracy", "auc", "precision", "recall", "mae", "mse", "rmse", "top_5_accuracy"]
 
 
+class ParamKind(str, Enum):
+    """What a param's value is. A ``str`` enum: ``ParamKind.INT == "int"``, and it is written to JSON as "int"."""
+    INT = "int"                   # a whole number
+    FLOAT = "float"               # a number
+    BOOL = "bool"                 # true / false
+    CHOICE = "choice"             # one of ``choices`` (a name, or None where None is a choice)
+    MULTICHOICE = "multichoice"   # a list of names from ``choices``
+    INTS = "ints"                 # a fixed-length tuple of whole numbers (``length``); one number means all equal
+    OPTINTS = "optints"           # like ints, or None (the layer's default)
+    SHAPE = "shape"               # a tuple of whole numbers of any length (None: any size)
+    OPTINT = "optint"             # a whole number or None
+    OPTFLOAT = "optfloat"         # a number or None
+    STR = "str"                   # text
+
+    def __str__(self):
+        return self.value
+
+
 @dataclass(frozen=True)
 class Param:
-    """One editable param of a layer type.
-
-    kind: int | float | bool | choice | ints (fixed-length tuple) | optints (ints or None) | shape (variable-length tuple of ints)
-          | optint (int or None) | optfloat (float or None) | str | multichoice (list of choices)
-    """
+    """One editable param of a layer type. ``kind`` (a ParamKind; a plain string is converted) says what its value
+    is: the checks of each kind are the rows of ``KINDS``, and the window picks its editor by kind too."""
     name: str
-    kind: str
+    kind: ParamKind
     default: object
     min: float | None = None
     max: float | None = None
@@ -39,87 +56,21 @@ class Param:
     max_exclusive: bool = False
     allow_minus_one: bool = False  # Reshape's target_shape may hold one -1
 
+    def __post_init__(self):
+        object.__setattr__(self, "kind", ParamKind(self.kind))
+
     def type_error(self, value):
         """Return a message when ``value`` has the wrong JSON type for this param (file is malformed), else None."""
-        k = self.kind
-        if k == "bool":
-            return None if isinstance(value, bool) else f"expected true/false, got {short(value)}"
-        if k == "int":
-            return None if _is_int(value) else f"expected an integer, got {short(value)}"
-        if k == "optint":
-            return None if value is None or _is_int(value) else f"expected an integer or null, got {short(value)}"
-        if k == "float":
-            return None if _is_num(value) else f"expected a number, got {short(value)}"
-        if k == "optfloat":
-            return None if value is None or _is_num(value) else f"expected a number or null, got {short(value)}"
-        if k == "optints" and value is None:
-            return None
-        if k in ("ints", "shape", "optints"):
-            if _is_int(value) and k != "shape":
-                return None
-            if isinstance(value, (list, tuple)) and all(_is_int(v) or (v is None and k == "shape") for v in value):
-                return None
-            return f"expected a list of integers, got {short(value)}"
-        if k == "str":
-            return None if isinstance(value, str) else f"expected text, got {short(value)}"
-        if k == "choice":
-            if value is None or isinstance(value, str):
-                return None
-            names = ", ".join(str(c) for c in self.choices if c is not None)
-            return f"expected a name{f' ({names})' if names else ''}, got {short(value)}"
-        if k == "multichoice":
-            return None if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value) else f"expected a list of names, got {short(value)}"
-        return None
+        rule = KINDS[self.kind]
+        return None if rule.accepts(self, value) else f"expected {rule.expected(self)}, got {short(value)}"
 
     def value_error(self, value):
         """Return a plain-words message when ``value`` is of the right type but not allowed, else None."""
-        err = self.type_error(value)
-        if err:
-            return err
-        k = self.kind
-        if k in ("int", "float", "optint", "optfloat") and value is not None:
-            if isinstance(value, float) and not math.isfinite(value):
-                return f"must be a finite number, got {short(value)}"
-            lo, hi = self.min, self.max
-            if lo is not None and (value < lo or (self.min_exclusive and value == lo)):
-                return f"must be {'>' if self.min_exclusive else '>='} {lo:g}, got {short(value)}"
-            if hi is not None and (value > hi or (self.max_exclusive and value == hi)):
-                return f"must be {'<' if self.max_exclusive else '<='} {hi:g}, got {short(value)}"
-        if k == "optints" and value is None:
-            return None
-        if k in ("ints", "optints"):
-            vals = [value] * (self.length or 1) if _is_int(value) else list(value)
-            if self.length is not None and len(vals) != self.length:
-                return f"expected {self.length} values, got {len(vals)}"
-            lo = self.min if self.min is not None else None
-            for v in vals:
-                if lo is not None and v < lo:
-                    return f"every value must be >= {lo:g}, got {short(tuple(vals))}"
-        if k == "shape":
-            vals = list(value)
-            if not vals and not self.allow_minus_one:
-                return "must have at least one dimension"
-            if self.allow_minus_one:
-                if sum(1 for v in vals if v == -1) > 1:
-                    return f"may hold at most one -1, got {short(tuple(vals))}"
-                if any(v is not None and v != -1 and v < 1 for v in vals):
-                    return f"every dimension must be >= 1 (or one -1), got {short(tuple(vals))}"
-            elif any(v is not None and v < (self.min if self.min is not None else 1) for v in vals):
-                return f"every dimension must be >= {self.min if self.min is not None else 1:g}, got {short(tuple(vals))}"
-            hi = self.max if self.max is not None else MAX_DIM
-            if any(v is not None and v > hi for v in vals):
-                return f"every dimension must be at most {hi:,}, got {short(tuple(vals))}"
-        if k == "choice" and self.choices and value not in self.choices:
-            return f"must be one of {', '.join(str(c) for c in self.choices)}; got {short(value)}"
-        if k == "multichoice" and self.choices:
-            bad = [v for v in value if v not in self.choices]
-            if bad:
-                return f"unknown choice(s) {short(bad)}; expected from {', '.join(self.choices)}"
-        return None
+        return self.type_error(value) or KINDS[self.kind].check(self, value)
 
     def to_keras(self, value):
         """The value as Keras' constructor wants it (tuples for tuple params)."""
-        if self.kind in ("ints", "shape", "optints") and isinstance(value, list):
+        if KINDS[self.kind].keras_tuple and isinstance(value, list):
             return tuple(value)
         return value
 
@@ -130,6 +81,105 @@ def _is_int(v):
 
 def _is_num(v):
     return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+# -- what each kind of param accepts ------------------------------------------------------------------------------
+def _number_check(p, v):
+    """A number of an int / float / optint / optfloat param: finite and within [min, max] (or the open ends)."""
+    if v is None:
+        return None
+    if isinstance(v, float) and not math.isfinite(v):
+        return f"must be a finite number, got {short(v)}"
+    lo, hi = p.min, p.max
+    if lo is not None and (v < lo or (p.min_exclusive and v == lo)):
+        return f"must be {'>' if p.min_exclusive else '>='} {lo:g}, got {short(v)}"
+    if hi is not None and (v > hi or (p.max_exclusive and v == hi)):
+        return f"must be {'<' if p.max_exclusive else '<='} {hi:g}, got {short(v)}"
+    return None
+
+
+def _ints_check(p, v):
+    """A tuple of an ints / optints param: ``length`` values (one number stands for all), each at least ``min``."""
+    if v is None:
+        return None
+    vals = [v] * (p.length or 1) if _is_int(v) else list(v)
+    if p.length is not None and len(vals) != p.length:
+        return f"expected {p.length} values, got {len(vals)}"
+    if p.min is not None and any(x < p.min for x in vals):
+        return f"every value must be >= {p.min:g}, got {short(tuple(vals))}"
+    return None
+
+
+def _shape_check(p, v):
+    """A shape: at least one dimension (or one -1 where allowed), each from ``min`` (1) to ``max`` (MAX_DIM)."""
+    vals = list(v)
+    if not vals and not p.allow_minus_one:
+        return "must have at least one dimension"
+    if p.allow_minus_one:
+        if sum(1 for x in vals if x == -1) > 1:
+            return f"may hold at most one -1, got {short(tuple(vals))}"
+        if any(x is not None and x != -1 and x < 1 for x in vals):
+            return f"every dimension must be >= 1 (or one -1), got {short(tuple(vals))}"
+    elif any(x is not None and x < (p.min if p.min is not None else 1) for x in vals):
+        return f"every dimension must be >= {p.min if p.min is not None else 1:g}, got {short(tuple(vals))}"
+    hi = p.max if p.max is not None else MAX_DIM
+    if any(x is not None and x > hi for x in vals):
+        return f"every dimension must be at most {hi:,}, got {short(tuple(vals))}"
+    return None
+
+
+def _choice_check(p, v):
+    if p.choices and v not in p.choices:
+        return f"must be one of {', '.join(str(c) for c in p.choices)}; got {short(v)}"
+    return None
+
+
+def _multichoice_check(p, v):
+    bad = [x for x in v if x not in p.choices] if p.choices else []
+    return f"unknown choice(s) {short(bad)}; expected from {', '.join(p.choices)}" if bad else None
+
+
+def _int_list(v, none_ok=False):
+    return isinstance(v, (list, tuple)) and all(_is_int(x) or (none_ok and x is None) for x in v)
+
+
+def _names(p):
+    names = ", ".join(str(c) for c in p.choices if c is not None)
+    return f"a name{f' ({names})' if names else ''}"
+
+
+@dataclass(frozen=True)
+class KindRule:
+    """How a kind of param is checked: ``accepts`` (the JSON type: a file with another is malformed), what a
+    value must be in the message when it is not (``expected``), ``check`` for a value of the right type (range,
+    length, membership: a message or None), and whether Keras wants a tuple for a list."""
+    accepts: Callable[[Param, object], bool]
+    expected: Callable[[Param], str]
+    check: Callable[[Param, object], str | None] = lambda p, v: None
+    keras_tuple: bool = False
+
+
+def _fixed(text):
+    return lambda p: text
+
+
+KINDS: dict[ParamKind, KindRule] = {
+    ParamKind.BOOL: KindRule(lambda p, v: isinstance(v, bool), _fixed("true/false")),
+    ParamKind.INT: KindRule(lambda p, v: _is_int(v), _fixed("an integer"), _number_check),
+    ParamKind.OPTINT: KindRule(lambda p, v: v is None or _is_int(v), _fixed("an integer or null"), _number_check),
+    ParamKind.FLOAT: KindRule(lambda p, v: _is_num(v), _fixed("a number"), _number_check),
+    ParamKind.OPTFLOAT: KindRule(lambda p, v: v is None or _is_num(v), _fixed("a number or null"), _number_check),
+    ParamKind.INTS: KindRule(lambda p, v: _is_int(v) or _int_list(v), _fixed("a list of integers"), _ints_check,
+                             keras_tuple=True),
+    ParamKind.OPTINTS: KindRule(lambda p, v: v is None or _is_int(v) or _int_list(v), _fixed("a list of integers"),
+                                _ints_check, keras_tuple=True),
+    ParamKind.SHAPE: KindRule(lambda p, v: _int_list(v, none_ok=True), _fixed("a list of integers"), _shape_check,
+                              keras_tuple=True),
+    ParamKind.STR: KindRule(lambda p, v: isinstance(v, str), _fixed("text")),
+    ParamKind.CHOICE: KindRule(lambda p, v: v is None or isinstance(v, str), _names, _choice_check),
+    ParamKind.MULTICHOICE: KindRule(lambda p, v: isinstance(v, (list, tuple)) and all(isinstance(x, str) for x in v),
+                                    _fixed("a list of names"), _multichoice_check),
+}
 
 
 @dataclass(frozen=True)

@@ -179,7 +179,7 @@ class Inspector(QWidget):
                 ed = make_editor(p)
                 ed.set_value(node.params.get(p.name, p.default))
                 ed.committed.connect(lambda v, key=p.name: self._commit_param(key, v))
-                pg.addWidget(lab, i, 0, Qt.AlignmentFlag.AlignLeft | (Qt.AlignmentFlag.AlignTop if p.kind == "multichoice" else Qt.AlignmentFlag.AlignVCenter))
+                pg.addWidget(lab, i, 0, Qt.AlignmentFlag.AlignLeft | (Qt.AlignmentFlag.AlignTop if ed.tall else Qt.AlignmentFlag.AlignVCenter))
                 pg.addWidget(ed, i, 1)
                 self.editors[p.name] = ed
             lay.addLayout(pg)

@@ -10,7 +10,7 @@ from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QGridLayout, QHBoxLayout, QLabel,
                                QLineEdit, QSizePolicy, QSpinBox, QWidget)
 
-from core.catalog import format_value
+from core.catalog import ParamKind, format_value
 
 from .. import safe
 
@@ -66,6 +66,7 @@ def compact(w, min_width=56):
 
 class ParamEditor(QWidget):
     committed = Signal(object)
+    tall = False   # several rows high (its label goes at the top of the row, not in the middle)
 
     def __init__(self, param, parent=None):
         super().__init__(parent)
@@ -253,6 +254,8 @@ class ChoiceEditor(ParamEditor):
 
 
 class MultiChoiceEditor(ParamEditor):
+    tall = True
+
     def __init__(self, param, parent=None):
         super().__init__(param, parent)
         grid = QGridLayout()
@@ -388,31 +391,41 @@ class ReadOnlyEditor(ParamEditor):
         self.label.setText(safe.clip(format_value(v)))
 
 
+class OptIntEditor(IntEditor):
+    """An integer or None ("default", below the range)."""
+
+    def __init__(self, param, parent=None):
+        super().__init__(param, parent, optional=True)
+
+
+class OptIntsEditor(IntsEditor):
+    """A fixed-length tuple or None (the 'auto' box: the strides of pooling)."""
+
+    def __init__(self, param, parent=None):
+        super().__init__(param, parent, optional=True)
+
+
+EDITORS: dict[ParamKind, type[ParamEditor]] = {   # the editor of each kind of param
+    ParamKind.INT: IntEditor,
+    ParamKind.OPTINT: OptIntEditor,
+    ParamKind.FLOAT: FloatEditor,
+    ParamKind.OPTFLOAT: OptFloatEditor,
+    ParamKind.BOOL: BoolEditor,
+    ParamKind.CHOICE: ChoiceEditor,
+    ParamKind.MULTICHOICE: MultiChoiceEditor,
+    ParamKind.INTS: IntsEditor,
+    ParamKind.OPTINTS: OptIntsEditor,
+    ParamKind.SHAPE: ShapeEditor,
+    ParamKind.STR: TextEditor,
+}
+
+
 def make_editor(param, parent=None) -> ParamEditor:
-    k = param.kind
-    if k == "int":
-        return IntEditor(param, parent)
-    if k == "optint":
-        return IntEditor(param, parent, optional=True)
-    if k == "float":
-        return FloatEditor(param, parent)
-    if k == "optfloat":
-        return OptFloatEditor(param, parent)
-    if k == "bool":
-        return BoolEditor(param, parent)
-    if k == "choice":
-        return ChoiceEditor(param, parent) if param.choices else ReadOnlyEditor(param, parent)
-    if k == "multichoice":
-        return MultiChoiceEditor(param, parent)
-    if k == "ints":
-        return IntsEditor(param, parent)
-    if k == "optints":
-        return IntsEditor(param, parent, optional=True)
-    if k == "shape":
-        return ShapeEditor(param, parent)
-    if k == "str":
-        return TextEditor(param, parent)
-    return ReadOnlyEditor(param, parent)
+    """The editor for ``param`` (``EDITORS`` by its kind; a choice without choices is shown read-only)."""
+    cls = EDITORS.get(param.kind, ReadOnlyEditor)
+    if cls is ChoiceEditor and not param.choices:
+        cls = ReadOnlyEditor
+    return cls(param, parent)
 
 
 def align_label_columns(body: QWidget):

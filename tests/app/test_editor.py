@@ -263,3 +263,17 @@ def test_context_menu_adds_a_layer_where_clicked(win):
     new = list(g.nodes.values())[-1]
     assert new.type == "Conv2D"
     assert win.scene.nodes[new.id].sceneBoundingRect().contains(pos)
+
+
+def test_every_param_kind_has_an_editor(qtbot):
+    from app.panels.param_editors import EDITORS, ReadOnlyEditor, make_editor
+    from core.catalog import Param, ParamKind
+    assert set(EDITORS) == set(ParamKind)
+    for kind in ParamKind:
+        p = Param("p", kind, None, choices=("a", "b"), length=2)
+        ed = make_editor(p)
+        qtbot.addWidget(ed)
+        assert type(ed) is EDITORS[kind]
+    bare = make_editor(Param("class_name", ParamKind.CHOICE, "Identity"))   # a choice with no choices to offer
+    qtbot.addWidget(bare)
+    assert isinstance(bare, ReadOnlyEditor)

@@ -107,3 +107,38 @@ def test_summary_text_and_markdown_table():
     table = catalog.markdown_table()
     for t in catalog.CATALOG:
         assert f"| {t} |" in table
+
+
+def test_param_kinds_are_declared_once():
+    """Every param's kind is a ParamKind with a row in KINDS; a kind reads and writes as its plain string."""
+    import json
+    params = [p for e in catalog.CATALOG.values() for p in e.params]
+    params += [p for _cls, ps in catalog.OPTIMIZERS.values() for p in ps]
+    params += [p for ps in catalog.SCHEDULES.values() for p in ps]
+    assert {p.kind for p in params} <= set(catalog.ParamKind)
+    assert set(catalog.KINDS) == set(catalog.ParamKind)
+    units = catalog.CATALOG["Dense"].param("units")
+    assert units.kind is catalog.ParamKind.INT and units.kind == "int" and str(units.kind) == "int"
+    assert json.dumps({"kind": units.kind}) == '{"kind": "int"}'
+    assert catalog.Param("n", "int", 1).kind is catalog.ParamKind.INT   # a plain string is converted
+    with pytest.raises(ValueError):
+        catalog.Param("n", "integer", 1)
+
+
+@pytest.mark.parametrize("kind, good, bad, message", [
+    ("bool", True, 1, "expected true/false, got 1"),
+    ("int", 3, 3.5, "expected an integer, got 3.5"),
+    ("optint", None, "3", "expected an integer or null, got '3'"),
+    ("float", 0.5, True, "expected a number, got True"),
+    ("optfloat", None, [1], "expected a number or null, got [1]"),
+    ("ints", [2, 2], [2, "x"], "expected a list of integers, got [2, 'x']"),
+    ("optints", None, "2", "expected a list of integers, got '2'"),
+    ("shape", [None, 3], 3, "expected a list of integers, got 3"),
+    ("str", "x", 3, "expected text, got 3"),
+    ("choice", "a", 3, "expected a name (a, b), got 3"),
+    ("multichoice", ["a"], "a", "expected a list of names, got 'a'"),
+])
+def test_each_kind_checks_its_json_type(kind, good, bad, message):
+    p = catalog.Param("p", kind, good, choices=("a", "b"), length=2)
+    assert p.type_error(good) is None and p.value_error(good) is None
+    assert p.type_error(bad) == message
