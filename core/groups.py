@@ -172,10 +172,7 @@ def group_members(graph, group_name) -> list:
 def collapse_group(graph, group_name, info=None):
     """Build the layers tagged ``group_name`` back into one group node. ``info``: a current infer Result
     (for the shapes entering the group; computed when not given). Returns the new node."""
-    from .build import build_model
-    from .graph import Graph
     from .infer import check
-    from .transfer import all_inner_frozen, jsonable, set_inner_trainable
     members = group_members(graph, group_name)
     if not members:
         raise GraphError(f"there is no expanded group named {group_name!r}")
@@ -184,6 +181,19 @@ def collapse_group(graph, group_name, info=None):
                 {"name": group_name, "class_name": "Functional", "settings": {}, "inputs": []})
     b_in = [e for e in graph.edges if e.dst in mset and e.src not in mset]
     b_out = [e for e in graph.edges if e.src in mset and e.dst not in mset]
+    out_member = _group_output(graph, group_name, members, b_out)
+    inputs = _group_inputs(graph, group_name, members, meta, b_in)
+    if info is None or any(src not in info.nodes for src, _, _ in inputs):
+        info = check(graph)
+    sub, input_ids = _group_subgraph(graph, group_name, members, inputs, out_member, info)
+    model, cls = _group_keras_model(sub, input_ids, out_member, meta, group_name)
+    return _replace_members(graph, group_name, members, meta, model, cls, inputs, b_out)
+
+
+def _group_output(graph, group_name, members, b_out):
+    """The one member that feeds the rest of the graph (else the one that keeps the group's meta, else the
+    member nothing inside the group reads)."""
+    mset = set(members)
     outs = list(dict.fromkeys(e.src for e in b_out))
     if not outs:
         outs = [k for k in members if "group_meta" in graph.nodes[k].settings] or \
@@ -192,9 +202,12 @@ def collapse_group(graph, group_name, info=None):
         names = ", ".join(f"'{graph.nodes[k].name}'" for k in outs)
         raise GraphError(f"group '{group_name}' feeds the rest of the graph from {len(outs)} layers ({names}); "
                          f"a group node has one output")
-    out_member = outs[0]
-    # the group's inputs: the recorded ones first (same order as before expanding), then any new connections
-    by_name = {graph.nodes[k].name: k for k in members}
+    return outs[0]
+
+
+def _group_inputs(graph, group_name, members, meta, b_in):
+    """The group's inputs as (outer source, edges into the group, recorded input spec or None): the recorded
+    ones first (same order as before expanding), then any new connections."""
     inputs, used = [], set()
     for spec in meta.get("inputs", []):
         edges = [e for e in b_in if [graph.nodes[e.dst].name, e.port] in spec.get("slots", []) and e not in used]
@@ -212,8 +225,14 @@ def collapse_group(graph, group_name, info=None):
         used.add(e)
     if not inputs:
         raise GraphError(f"group '{group_name}' has no input connected")
-    if info is None or any(src not in info.nodes for src, _, _ in inputs):
-        info = check(graph)
+    return inputs
+
+
+def _group_subgraph(graph, group_name, members, inputs, out_member, info):
+    """A graph of the members alone, with an Input per group input (of the shape entering it) and an Output."""
+    from .graph import Graph
+    mset = set(members)
+    by_name = {graph.nodes[k].name: k for k in members}
     sub = Graph()
     sub.trusted = is_trusted(graph)   # the members build with the session's trust in this project
     input_ids = []
@@ -241,18 +260,30 @@ def collapse_group(graph, group_name, info=None):
             sub.connect(input_ids[i], e.dst, e.port)
     out = sub.add_node("Output", {"loss": "mean_squared_error", "metrics": []}, name=f"{group_name}_output_")
     sub.connect(out_member, out.id)
+    return sub, input_ids
+
+
+def _group_keras_model(sub, input_ids, out_member, meta, group_name):
+    """(the members built as one Keras model, its class name): a Sequential again when the group was one and
+    the members still form a plain chain, else a Functional."""
+    from .build import build_model
     build = build_model(sub, {}, name=meta.get("name") or group_name)
     if build.warnings:
         raise GraphError(f"group '{group_name}': " + "; ".join(build.warnings))
     model = build.model
-    cls = "Functional"
     if meta.get("class_name") == "Sequential" and len(input_ids) == 1 and _is_chain(sub, input_ids[0], out_member):
         import keras
         chain = _chain(sub, input_ids[0])
         inp = sub.nodes[input_ids[0]]
         model = keras.Sequential([keras.Input(tuple(inp.params["shape"]), dtype=inp.params["dtype"], name=inp.name)]
                                  + [build.layers[k] for k in chain], name=model.name)
-        cls = "Sequential"
+        return model, "Sequential"
+    return model, "Functional"
+
+
+def _replace_members(graph, group_name, members, meta, model, cls, inputs, b_out):
+    """Remove the members and put the group node (the model's config and weights) in their place, wired like them."""
+    from .transfer import all_inner_frozen, jsonable, set_inner_trainable
     cfg = jsonable(model.get_config())
     cfg.pop("name", None)
     cfg.pop("trainable", None)

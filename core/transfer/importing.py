@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import catalog
-from ..trust import MODEL_CLASSES
 from ..node_settings import SHARES
+from ..trust import MODEL_CLASSES
 from .convert import convert_model
 from .files import inspect_model_file, load_keras_model
 

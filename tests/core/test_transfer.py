@@ -1,4 +1,4 @@
-"""Import of Keras model files, group nodes, pretrained bases, transfer edits, and exports that reload exactly."""
+"""Import of Keras model files, pretrained bases, and exports that reload exactly (group nodes: test_groups.py)."""
 import importlib.util
 import json
 import os
@@ -11,7 +11,7 @@ import pytest
 
 from core import catalog
 from core.build import build_model, compile_model
-from core.errors import GraphError, ModelFileError
+from core.errors import ModelFileError
 from core.export import export
 from core.graph import Graph
 from core.infer import Inference, check
@@ -263,101 +263,6 @@ def test_layout_is_layered_left_to_right():
     pos = layered_positions(g)
     assert pos[i.id][0] < pos[a.id][0] == pos[b.id][0] < pos[add.id][0]
     assert pos[a.id][1] != pos[b.id][1] and len(set(pos.values())) == 4
-
-
-# -- groups, cut, freeze, fine-tune -----------------------------------------------------------------------------------
-@pytest.fixture
-def base_project(tmp_path):
-    keras.utils.set_random_seed(0)
-    base = keras.applications.MobileNetV2(weights=None, include_top=False, alpha=0.35, input_shape=(32, 32, 3))
-    x = keras.Input((32, 32, 3))
-    y = L.Dense(3, activation="softmax", name="head")(L.GlobalAveragePooling2D(name="pool")(base(x)))
-    keras.Model(x, y, name="tl").save(tmp_path / "tl.keras")
-    imported = import_model(tmp_path / "tl.keras")
-    return imported.project, base.name, keras.models.load_model(tmp_path / "tl.keras")
-
-
-def test_expand_and_collapse_a_group_keep_predictions_and_config(base_project):
-    from core.groups import collapse_group, expand_group, group_members
-    p, name, model = base_project
-    g = p.graph
-    x = np.random.default_rng(0).uniform(0, 1, (2, 32, 32, 3)).astype("float32")
-    want = model.predict(x, verbose=0)
-    ids = expand_group(g, g.by_name(name).id)
-    assert len(ids) == 153 and set(ids) == set(group_members(g, name))
-    assert all(g.nodes[k].type != "KerasLayer" for k in ids[:5])           # editable layers now
-    np.testing.assert_allclose(build_model(p).model.predict(x, verbose=0), want, atol=1e-5)
-    assert check(g).total == model.count_params()
-    node = collapse_group(g, name)
-    assert node.name == name and not group_members(g, name)
-    rebuilt = build_model(p).model
-    np.testing.assert_allclose(rebuilt.predict(x, verbose=0), want, atol=1e-5)
-    assert rebuilt.get_layer(name).get_config() == model.get_layer(name).get_config()
-
-
-def test_cut_freeze_trainable_from_and_fine_tune(base_project):
-    from core.groups import cut_group, fine_tune, freeze, inner_layers, set_trainable_from
-    p, name, model = base_project
-    g = p.graph
-    base = g.by_name(name)
-    rows = inner_layers(base)
-    cut_group(g, base.id, "block_3_expand_relu")
-    res = check(g)
-    assert res.nodes[base.id].shape == (None, 8, 8, 48)      # the base now ends at the chosen layer
-    assert len(inner_layers(base)) < len(rows)
-    freeze(g, base.id)
-    res = check(g)
-    assert res.nodes[base.id].trainable == 0 and res.nodes[base.id].non_trainable > 0
-    set_trainable_from(g, base.id, "block_2_project")
-    res = check(g)
-    frozen_part, trainable_part = res.nodes[base.id].non_trainable, res.nodes[base.id].trainable
-    assert frozen_part > 0 and trainable_part > 0
-    changed = fine_tune(p, base.id, 4, lr_factor=0.1)
-    assert changed["learning_rate"] == (0.001, 0.0001) and len(changed["unfrozen"]) == 4
-    assert "BatchNormalization" not in {r["class_name"] for r in inner_layers(base) if r["trainable"]}
-    with pytest.raises(GraphError, match="has no layer named 'nope'"):
-        cut_group(g, base.id, "nope")
-
-
-def test_cut_after_drops_the_top_and_dead_branches():
-    from core.groups import cut_after
-    g = Graph()
-    i = g.add_node("Input", {"shape": [4]})
-    a = g.add_node("Dense", name="a")
-    side = g.add_node("Dense", name="side")
-    add = g.add_node("Add", name="add")
-    top = g.add_node("Dense", {"units": 2, "activation": "softmax"}, name="top")
-    out = g.add_node("Output")
-    for s, d in ((i, a), (i, side), (a, add), (side, add), (add, top), (top, out)):
-        g.connect(s.id, d.id)
-    removed = cut_after(g, a.id)
-    assert set(removed) == {"add", "top", "output", "side"}
-    assert check(g).ok and [n.name for n in g.output_nodes()] == ["output"]
-
-
-def test_frozen_batchnorm_runs_in_inference_mode_while_the_head_trains():
-    from core.groups import add_model_node
-    keras.utils.set_random_seed(0)
-    base = keras.Sequential([keras.Input((4,)), L.Dense(4, name="bd"), L.BatchNormalization(name="bbn")], name="b")
-    g = Graph()
-    i = g.add_node("Input", {"shape": [4]})
-    node = add_model_node(g, base, source=i.id, trainable=False)
-    head = g.add_node("Dense", {"units": 1})
-    out = g.add_node("Output", {"loss": "mean_squared_error", "metrics": []})
-    g.connect(node.id, head.id), g.connect(head.id, out.id)
-    p = Project(graph=g)
-    b = build_model(p)
-    compile_model(b, p)
-    model = b.model
-    bn = model.get_layer("b").get_layer("bbn")
-    before = [w.copy() for w in bn.get_weights()]
-    x = np.random.default_rng(0).normal(5, 3, (64, 4)).astype("float32")
-    model.fit(x, np.ones((64, 1), "float32"), epochs=2, verbose=0)
-    for w0, w1 in zip(before, bn.get_weights()):       # moving statistics untouched
-        np.testing.assert_array_equal(w0, w1)
-    np.testing.assert_allclose(model(x, training=True).numpy(), model(x, training=False).numpy(), atol=1e-6)
-    res = check(g)
-    assert res.nodes[node.id].trainable == 0 and res.nodes[node.id].non_trainable == base.count_params()
 
 
 # -- pretrained bases ---------------------------------------------------------------------------------------------------
