@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import sys
 import threading
 
@@ -20,6 +19,7 @@ from PySide6.QtGui import QUndoStack
 
 from core.graph import Graph
 from core.project import Project
+from core.tfload import quiet_stderr
 
 log = logging.getLogger(__name__)
 
@@ -55,32 +55,6 @@ def collect_slot_errors(errors: list):
         yield errors
     finally:
         sys.excepthook = saved
-
-
-@contextlib.contextmanager
-def quiet_stderr():
-    """Silence TensorFlow's C++ start-up chatter on file descriptor 2 while it loads in the background
-    (Python errors are still logged to the log file). LAYERWISE_TF_VERBOSE=1 keeps it."""
-    if os.environ.get("LAYERWISE_TF_VERBOSE"):
-        yield
-        return
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-        null = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(null, 2)
-        os.close(null)
-    except OSError:
-        yield
-        return
-    try:
-        yield
-    finally:
-        try:
-            os.dup2(saved, 2)
-            os.close(saved)
-        except OSError:
-            pass
 
 
 class Document(QObject):
