@@ -229,7 +229,7 @@ class Document(QObject):
     def _check_keras_already_loaded(self):
         try:
             from core import tfload
-            if tfload._done:
+            if tfload.is_loaded():
                 self._keras_ready = True
                 self._import_started = True
                 self.schedule_inference()

@@ -37,6 +37,11 @@ def quiet_stderr():
             pass
 
 
+def is_loaded():
+    """Whether ``import_keras`` has finished (Keras can be used without waiting for it)."""
+    return _done
+
+
 def import_keras():
     """Import keras (and TensorFlow under it) with its C++ start-up messages silenced. Returns the module.
     (Descriptor 2 is process-wide: it is redirected only when importing from the main thread.)"""
