@@ -590,7 +590,7 @@ def make_preview(ds, n=PREVIEW_N, spec=None, base_dir=None):
     names = ds.class_names[0] if ds.class_names else None
     task = ds.tasks[0] if ds.tasks else "regression"
     if y is not None and task != "regression":
-        from .render import labels_of
+        from core.evaluate import class_labels as labels_of
         lab = labels_of(y, task)
         k = ds.num_classes[0] or (int(lab.max()) + 1 if lab.size else 0)
         if ds.train.x is not None:

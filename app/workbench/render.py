@@ -142,28 +142,6 @@ def to_rgb8(x):
     return np.ascontiguousarray(u)
 
 
-def labels_of(y, task):
-    """Integer class labels from targets or predictions: one-hot/probabilities → argmax, binary → > 0.5."""
-    y = np.asarray(y)
-    if task == "regression":
-        return y.reshape(len(y), -1)[:, 0] if y.ndim > 1 else y
-    if y.ndim > 1 and y.shape[-1] > 1:
-        return np.argmax(y.reshape(len(y), -1), axis=-1)
-    y = y.reshape(len(y))
-    if y.dtype.kind == "f":
-        if task == "binary" or ((y >= 0) & (y <= 1)).all() and not np.all(y == np.round(y)):
-            return (y > 0.5).astype(np.int64)
-        return np.round(y).astype(np.int64)
-    return y.astype(np.int64)
-
-
-def class_counts(y, task, n=None):
-    """Samples per class (integer labels or one-hot)."""
-    lab = labels_of(y, task)
-    n = int(n or (lab.max() + 1 if lab.size else 0))
-    return np.bincount(np.clip(lab, 0, max(n - 1, 0)), minlength=n)[:n] if n else np.zeros(0, int)
-
-
 class Ema:
     """Exponential moving average with bias correction (as in TensorBoard's smoothing)."""
 

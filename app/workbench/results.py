@@ -1,12 +1,12 @@
 """After training: test metrics, the confusion matrix (click a cell to see its samples), a grid of sample
 predictions for image data, predicted-vs-true for regression.
 
-``evaluate(...)`` does the numpy/Keras work in a worker thread; ``ResultsPanel`` only draws.
+``core.evaluate.evaluate(...)`` does the numpy/Keras work in a worker thread; ``ResultsPanel`` only draws its
+``Evaluation``.
 """
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass, field
 
 import numpy as np
 import pyqtgraph as pg
@@ -15,117 +15,14 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QSizePolicy, QComboBox, QHBoxLayout, QHeaderView, QLabel, QSplitter, QStackedWidget, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
+from core.evaluate import Evaluation
+
 from .. import safe
 from . import style
-from .render import fmt_metric, labels_of
+from .render import fmt_metric
 from .thumbs import ThumbGrid, is_image_batch
 
-MAX_EVAL = 5000       # samples predicted for the views (streamed data: at most this many)
 MAX_SHOWN = 120       # samples shown for a clicked cell
-
-
-@dataclass
-class OutputEval:
-    name: str
-    task: str
-    class_names: list | None
-    y_true: np.ndarray             # labels (classification) or values (regression), one per sample
-    y_pred: np.ndarray
-    matrix: np.ndarray | None = None
-
-
-@dataclass
-class Evaluation:
-    split: str                     # "test" or "validation"
-    n: int
-    metrics: dict = field(default_factory=dict)
-    outputs: list = field(default_factory=list)
-    x: np.ndarray | None = None    # the first input's samples (aligned with y_true/y_pred)
-    columns: list | None = None
-
-
-def _split_arrays(dataset, split, graph, limit=MAX_EVAL):
-    """(x_model, y_model, x_first_input_raw, n): arrays for the model plus the first dataset input for display."""
-    from core.datasets import arrays_for_model
-    x, y = arrays_for_model(dataset, split, graph)
-    if y is None and x is not None and hasattr(x, "take"):   # streamed: gather up to ``limit`` samples
-        xs, ys = [], []
-        count = 0
-        for bx, by in x:
-            xs.append(np.asarray(bx))
-            ys.append(np.asarray(by))
-            count += len(xs[-1])
-            if count >= limit:
-                break
-        x = np.concatenate(xs)[:limit] if xs else np.zeros((0,))
-        y = np.concatenate(ys)[:limit] if ys else np.zeros((0,))
-        return x, y, x, len(x)
-    raw = split.x[0] if split.x else None
-    return x, y, raw, split.n
-
-
-def _output_order(dataset, graph):
-    """Dataset output index for each model output (same pairing as core.datasets.arrays_for_model)."""
-    from core.datasets import model_io as _model_io, pair_names as _pair
-    _ins, outs = _model_io(getattr(graph, "graph", graph))
-    if len(outs) == len(dataset.output_names):
-        idx = _pair(dataset.output_names, outs)
-    else:
-        idx = list(range(len(outs)))
-    return outs, idx
-
-
-def evaluate(result, graph, predict=None):
-    """Predictions on the test split (else validation) of a finished run → Evaluation. Worker thread."""
-    ds = result.dataset
-    split, name = (ds.test, "test") if ds.test is not None else (ds.val, "validation")
-    ev = Evaluation(split=name, n=0, metrics=dict(result.test_metrics or {}))
-    if split is None or result.build is None:
-        return ev
-    x, y, raw, n = _split_arrays(ds, split, graph)
-    if predict is None:
-        try:
-            from core.training import predict as predict
-        except ImportError:  # pragma: no cover
-            predict = None
-    if predict is not None:
-        n_x = len(x[0]) if isinstance(x, (list, tuple)) else len(x)
-        p = predict(result.build, x, batch_size=max(1, min(n_x, 1024)))   # one batch shape: one trace
-    else:  # pragma: no cover
-        p = result.build.model.predict(x, verbose=0)
-    preds = p if isinstance(p, (list, tuple)) else [p]
-    ys = y if isinstance(y, (list, tuple)) else [y]
-    outs, idx = _output_order(ds, graph)
-    ev.n = int(len(preds[0])) if preds else 0
-    for node, i, yt, yp in zip(outs, idx, ys, preds):
-        task = ds.tasks[i] if i < len(ds.tasks) else "regression"
-        names = ds.class_names[i] if i < len(ds.class_names) else None
-        k = ds.num_classes[i] if i < len(ds.num_classes) else None
-        yt = np.asarray(yt)
-        yp = np.asarray(yp)
-        if task == "regression":
-            oe = OutputEval(node.name, task, None, yt.reshape(len(yt), -1)[:, 0].astype(np.float64),
-                            yp.reshape(len(yp), -1)[:, 0].astype(np.float64))
-        else:
-            t = labels_of(yt, task)
-            pr = labels_of(yp, "binary" if (yp.ndim == 1 or yp.shape[-1] == 1) else task)
-            k = int(k or max(int(t.max(initial=0)), int(pr.max(initial=0))) + 1)
-            oe = OutputEval(node.name, task, list(names) if names else [str(c) for c in range(k)], t, pr,
-                            confusion(t, pr, k))
-        ev.outputs.append(oe)
-    if raw is not None:
-        ev.x = np.asarray(raw)[:ev.n]
-    ev.columns = ds.feature_names
-    return ev
-
-
-def confusion(y_true, y_pred, k):
-    try:
-        from core.training import confusion_matrix
-        return np.asarray(confusion_matrix(y_true, y_pred, k))
-    except ImportError:  # pragma: no cover
-        from sklearn.metrics import confusion_matrix as cm
-        return cm(y_true, y_pred, labels=list(range(k)))
 
 
 class ResultsPanel(QWidget):

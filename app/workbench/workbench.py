@@ -11,12 +11,15 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication, QDockWidget, QFrame, QMessageBox, QScrollArea
 
+from core.evaluate import evaluate
+from core.features import feature_maps
+
 from .. import safe
 from .data_panel import DataPanel, make_preview
 from .features import FeaturePanel
 from .plots import PlotsPanel
 from .render import fmt_metric, fmt_rate
-from .results import ResultsPanel, evaluate
+from .results import ResultsPanel
 from .tasks import TrainBridge, TrainThread, make_state, run_task, wait_all
 from .train_panel import TrainPanel
 
@@ -767,7 +770,7 @@ class Workbench(QObject):
         cache = self._feature_cache
 
         def work():
-            return compute_features(result, graph, ids, sample, cache)
+            return feature_maps(result, graph, ids, sample, cache)
 
         def done(feats):
             if token != self._feature_token or feats is None:
@@ -818,33 +821,3 @@ class Workbench(QObject):
         if t is not None:
             t.wait(30000)
         wait_all(5000)
-
-
-def compute_features(result, graph, node_ids, sample, cache=None):
-    """Activations of ``node_ids`` for one validation (else training) sample with the trained model (worker).
-
-    ``cache`` (a dict) keeps the traced function per model and node list: TensorFlow never frees a trace, so a
-    new one per click would grow memory."""
-    from core.tfload import import_keras
-    from core.training import TrainConfig, feature_batch as _feature_batch, features_fn as _features_fn
-    keras = import_keras()
-    build = result.build
-    cfg = TrainConfig(feature_samples=[sample])
-    x = _feature_batch(result.dataset, graph, cfg)
-    if x is None:
-        return None
-    key = (id(build.model), tuple(node_ids))
-    made = cache.get(key) if cache is not None else None
-    if made is None:
-        made = _features_fn(keras, build, graph, node_ids)
-        if cache is not None:
-            for k in [k for k in cache if k[0] != key[0]]:
-                del cache[k]   # another model: its functions are of no use any more
-            cache[key] = made
-    if made is None:
-        return None
-    fn, names, _sub = made
-    import tensorflow as tf
-    xs = [tf.constant(a) for a in x]
-    outs = fn(xs[0] if len(xs) == 1 else xs)
-    return {n: np.asarray(o).astype("float32", copy=False) for n, o in zip(names, outs)}

@@ -21,7 +21,7 @@ The package: ``config`` (TrainConfig, TrainState, TrainResult), ``devices`` (lis
 ``engine`` (run, step by step), ``callbacks`` (the reporter, the callback list that does not sync every batch,
 early stopping / plateau / TensorBoard), ``cache`` (the compiled model kept between runs, the run lock),
 ``model`` (the fresh model, Normalization adapted), ``splits`` (the dataset as the model takes it), ``features``
-(feature maps), ``evaluate`` (metrics, predictions, confusion matrix), ``failures`` (errors mapped to
+(feature maps), ``evaluate`` (metrics, predictions), ``failures`` (errors mapped to
 TrainingError). Importing it imports neither Keras nor TensorFlow.
 """
 from __future__ import annotations
@@ -30,7 +30,8 @@ from .cache import release_models
 from .config import TrainConfig, TrainResult, TrainState
 from .devices import list_devices, pick_device
 from .engine import run
-from .evaluate import confusion_matrix, evaluate_split, predict
+from ..evaluate import confusion_matrix
+from .evaluate import evaluate_split, predict
 from .failures import training_error
 from .features import feature_batch, features_fn
 

@@ -1,4 +1,4 @@
-"""A trained model on data: loss and metrics of a split, predictions, the confusion matrix."""
+"""A trained model on data: loss and metrics of a split, predictions (the confusion matrix is core.evaluate's)."""
 from __future__ import annotations
 
 from .callbacks import floats
@@ -24,19 +24,3 @@ def predict(build, x, batch_size=256):
     if isinstance(out, (list, tuple)):
         return [np.asarray(o) for o in out]
     return np.asarray(out)
-
-
-def confusion_matrix(y_true, y_pred, n):
-    """n×n counts (rows: true class, columns: predicted). ``y_pred`` may be class ids or probabilities."""
-    import numpy as np
-    from sklearn.metrics import confusion_matrix as _cm
-    y_true = np.asarray(y_true)
-    y_pred = np.asarray(y_pred)
-    if y_pred.ndim > 1 and y_pred.shape[-1] > 1:
-        y_pred = y_pred.argmax(-1)
-    elif y_pred.ndim > 1 or y_pred.dtype.kind == "f":
-        y_pred = (y_pred.reshape(len(y_pred), -1)[:, 0] > 0.5).astype(int)
-    if y_true.ndim > 1 and y_true.shape[-1] > 1:
-        y_true = y_true.argmax(-1)
-    return _cm(y_true.reshape(-1).astype(int), y_pred.reshape(-1).astype(int), labels=list(range(int(n))))
-
