@@ -1,8 +1,10 @@
-"""Undo commands: each changes only the core graph (or project settings); views follow the graph's events.
+"""Undo commands: each changes only the core graph or the project's settings; views follow their events (the graph's
+``events`` and ``project.events.settings_changed``), never the commands.
 
 One command per user action: add, delete (with its edges), connect, disconnect, move (one per drag),
 set param (consecutive edits of one param merge), rename, node settings, paste/duplicate, auto-layout,
-project settings. Batches go in a macro (``undo_stack.beginMacro``).
+project settings (every panel's: compile, regularization, training, data, name; consecutive edits of one setting
+merge), whole-graph transfer edits (a snapshot before and after). Batches go in a macro (``undo_stack.beginMacro``).
 """
 from __future__ import annotations
 
@@ -12,10 +14,12 @@ import time
 from PySide6.QtGui import QUndoCommand
 
 from core.graph import Edge
+from core.settings import SECTIONS, Settings, as_path, thaw
 
 from .safe import clip
 
 MERGE_SECONDS = 1.5
+MISSING = Settings.MISSING   # a setting that is not there (undo removes a key an edit added)
 
 
 def _short(node):
@@ -239,33 +243,154 @@ class Paste(QUndoCommand):
                 self.graph.remove_node(k)
 
 
-class SetProjectValue(QUndoCommand):
-    """A project-level setting at a key path, e.g. ("compile", "optimizer") or ("regularization", "l2")."""
+class SetProjectSetting(QUndoCommand):
+    """A project-level setting: ``section`` is "compile", "regularization", "data" or "training" (written through
+    the project's ``core.settings.Settings``, which tells the views) or "name" / "description"; ``path`` the key
+    path inside it (``()``: the whole section). ``value`` ``MISSING`` removes the key. Consecutive edits of the same
+    setting (typing in a spin box) merge into one step."""
+    ID = 1002
 
-    def __init__(self, doc, path: tuple, value, text=None):
-        super().__init__(text or f"Change {' '.join(str(p) for p in path[1:] or path).replace('_', ' ')}")
-        self.doc, self.path, self.value = doc, tuple(path), copy.deepcopy(value)
-        old = _get(doc.project, self.path)
-        self.old = old if old is _MISSING else copy.deepcopy(old)
+    def __init__(self, project, section, path, value, text=None):
+        path = as_path(path)
+        words = " ".join(str(p) for p in path) if path else section
+        super().__init__(text or f"Change {words.replace('_', ' ')}")
+        self.project, self.section, self.path = project, section, path
+        self.value = value if value is MISSING else copy.deepcopy(value)
+        self.old = read_setting(project, section, path)
         self.stamp = time.monotonic()
 
     def id(self):
-        return 1002
+        return self.ID
 
     def redo(self):
-        _set(self.doc.project, self.path, copy.deepcopy(self.value))
-        self.doc.notify_settings_changed(self.path)
+        write_setting(self.project, self.section, self.path, self.value)
 
     def undo(self):
-        _set(self.doc.project, self.path, self.old if self.old is _MISSING else copy.deepcopy(self.old))
-        self.doc.notify_settings_changed(self.path)
+        write_setting(self.project, self.section, self.path, self.old)
 
     def mergeWith(self, other):
-        if (not isinstance(other, SetProjectValue) or other.path != self.path
+        if (not isinstance(other, SetProjectSetting) or other.project is not self.project
+                or (other.section, other.path) != (self.section, self.path)
                 or other.stamp - self.stamp > MERGE_SECONDS):
             return False
         self.value, self.stamp = other.value, other.stamp
         return True
+
+
+def read_setting(project, section, path=()):
+    """A copy of the value at ``section``/``path`` (``MISSING`` when it is not there)."""
+    if section in SECTIONS:
+        v = project.settings(section).get_path(path, MISSING)
+    else:
+        v = getattr(project, section)
+    return v if v is MISSING else thaw(v)
+
+
+def write_setting(project, section, path, value):
+    """Write (or, with ``MISSING``, remove) one setting; the project's events tell every view."""
+    if section in SECTIONS:
+        s = project.settings(section)
+        if value is MISSING:
+            s.delete(path)
+        else:
+            s.set(path, value)
+    else:
+        setattr(project, section, copy.deepcopy(value))
+
+
+class SetProjectSettings(QUndoCommand):
+    """Several settings of one section as one undo step (an edit in a panel that changes several keys at once):
+    ``changes`` is ``[(path, value), ...]``, applied in order and undone in reverse."""
+
+    def __init__(self, project, section, changes, text=None):
+        super().__init__(text or f"Change {section} settings")
+        self.project, self.section = project, section
+        self.changes = []
+        for path, value in changes:
+            path = as_path(path)
+            self.changes.append((path, value if value is MISSING else copy.deepcopy(value),
+                                 read_setting(project, section, path)))
+
+    def redo(self):
+        for path, value, _old in self.changes:
+            write_setting(self.project, self.section, path, value)
+
+    def undo(self):
+        for path, _value, old in reversed(self.changes):
+            write_setting(self.project, self.section, path, old)
+
+
+def settings_command(project, section, changes, text=None):
+    """One undo step for the ``[(path, value), ...]`` changes of one section: a ``SetProjectSetting`` (which merges
+    with the next edit of the same setting), or a ``SetProjectSettings`` when there are several (None when there is
+    nothing to change)."""
+    changes = list(changes)
+    if not changes:
+        return None
+    if len(changes) == 1:
+        path, value = changes[0]
+        return SetProjectSetting(project, section, path, value, text)
+    return SetProjectSettings(project, section, changes, text)
+
+
+# -- whole-graph edits (transfer: expand, collapse, cut, freeze, fine-tune, add a base...) ------------------------
+def snapshot(project):
+    """The graph (nodes with their weights, edges, order) and the compile settings, to put back later."""
+    g = project.graph
+    nodes = []
+    for n in g.nodes.values():
+        c = copy.copy(n)
+        c.params, c.settings = copy.deepcopy(n.params), copy.deepcopy(n.settings)
+        c.weights = list(n.weights) if n.weights is not None else None
+        nodes.append(c)
+    return nodes, list(g.edges), project.settings("compile").to_dict()
+
+
+def restore(project, snap):
+    """Put a ``snapshot`` back: the graph's events and (when they changed) the compile settings' events tell the
+    views."""
+    nodes, edges, compile_ = snap
+    g = project.graph
+    g.clear()
+    for n in nodes:
+        c = copy.copy(n)
+        c.params, c.settings = copy.deepcopy(n.params), copy.deepcopy(n.settings)
+        g.insert_node(c)
+    for e in edges:
+        g.connect(e.src, e.dst, e.port)
+    comp = project.settings("compile")
+    if comp.to_dict() != compile_ or comp.is_object != isinstance(compile_, dict):
+        comp.replace(compile_)
+
+
+class GraphEdit(QUndoCommand):
+    """One whole-graph edit as one undo step: ``apply()`` runs once (a core function that may also change the
+    compile settings, as a fine-tune phase lowers the learning rate); undo and redo put snapshots back. When
+    ``apply`` raises, everything is put back, ``error`` holds the exception and the command is obsolete."""
+
+    def __init__(self, project, text, apply):
+        super().__init__(text)
+        self.project, self.apply = project, apply
+        self.before = snapshot(project)
+        self.after = None
+        self.result = None
+        self.error = None
+
+    def redo(self):
+        if self.after is None:
+            try:
+                self.result = self.apply()
+            except Exception as e:  # core refused (GraphError, ModelFileError...): put everything back
+                self.error = e
+                restore(self.project, self.before)
+                self.setObsolete(True)
+                return
+            self.after = snapshot(self.project)
+        else:
+            restore(self.project, self.after)
+
+    def undo(self):
+        restore(self.project, self.before)
 
 
 def restore_edge_order(graph, order):
@@ -274,36 +399,6 @@ def restore_edge_order(graph, order):
     graph.edges.sort(key=lambda e: pos.get(e, len(pos)))
 
 
-_MISSING = object()
-
-
-def _get(project, path):
-    obj = getattr(project, path[0])
-    for k in path[1:]:
-        if not isinstance(obj, dict) or k not in obj:
-            return _MISSING
-        obj = obj[k]
-    return obj
-
-
-def _set(project, path, value):
-    if len(path) == 1:
-        setattr(project, path[0], value)
-        return
-    obj = getattr(project, path[0])
-    if not isinstance(obj, dict):   # a section the file gave as another type: an edit replaces it
-        obj = {}
-        setattr(project, path[0], obj)
-    for k in path[1:-1]:
-        nxt = obj.get(k)
-        if not isinstance(nxt, dict):
-            nxt = obj[k] = {}
-        obj = nxt
-    if value is _MISSING:
-        obj.pop(path[-1], None)
-    else:
-        obj[path[-1]] = value
-
-
 __all__ = ["AddNode", "RemoveItems", "Connect", "Disconnect", "MoveNodes", "SetParam", "SetSetting", "Rename",
-           "Paste", "SetProjectValue", "Edge"]
+           "Paste", "SetProjectSetting", "SetProjectSettings", "GraphEdit", "settings_command", "read_setting", "write_setting", "snapshot",
+           "restore", "MISSING", "Edge"]

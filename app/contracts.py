@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:  # pragma: no cover
     from PySide6.QtCore import SignalInstance
+    from PySide6.QtGui import QUndoCommand
     from PySide6.QtWidgets import QDockWidget, QMenuBar, QStatusBar, QWidget
 
     from core.infer import Result
@@ -51,6 +52,11 @@ class WorkbenchHost(Protocol):
 
     def mark_dirty(self) -> None:
         """The project changed outside the undo history (trained weights): it has unsaved changes."""
+
+    def push_edit(self, command: QUndoCommand) -> bool:
+        """Apply an edit of the project (a QUndoCommand from ``app.commands``, e.g. a training or data setting) as
+        one undo step; False (nothing changed) while editing is locked. A window without an undo history applies
+        it (``command.redo()``) and has unsaved changes."""
 
     def select_node(self, node_id: str) -> None:
         """Select ``node_id`` on the canvas (``selection_changed`` follows)."""

@@ -1,7 +1,8 @@
 """The open project as the window sees it: the core Project, its undo stack, and live shape inference.
 
-Edits reach the graph only through QUndoCommands pushed with ``push`` (see ``app/commands.py``); the graph's
-events tell the views what changed, and a coalesced (0 ms) timer re-runs the incremental ``Inference`` once
+Edits reach the graph and the project's settings only through QUndoCommands pushed with ``push`` (see
+``app/commands.py``); the graph's events tell the views what changed, the project's settings events come out as
+``settings_changed((section, *path))``, and a coalesced (0 ms) timer re-runs the incremental ``Inference`` once
 per burst of changes, then emits ``inference_updated(result)``.
 
 TensorFlow is imported in a background thread (``start_keras_import``); until it is ready there is no
@@ -64,7 +65,7 @@ class Document(QObject):
     keras_failed = Signal(str)
     dirty_changed = Signal(bool)
     locked_changed = Signal(bool, str)
-    settings_changed = Signal(tuple)      # a project-level setting changed (its key path)
+    settings_changed = Signal(tuple)      # a project setting changed: (section, *key path), from the project's events
     direction_changed = Signal(str)       # "LR" | "TB": how the canvas lays out nodes and ports
     message = Signal(str)                 # a short note for the status bar (e.g. why an edit was refused)
     _warm_done = Signal(object, object)   # (Inference, error text) from the import thread
@@ -135,8 +136,10 @@ class Document(QObject):
     def _swap_graph(self, old, new):
         if old is not None:
             old.graph.events.changed.disconnect(self._graph_changed)
+            old.events.settings_changed.disconnect(self._settings_event)
         if new is not None:
             new.graph.events.changed.connect(self._graph_changed)
+            new.events.settings_changed.connect(self._settings_event)
 
     @property
     def direction(self):
@@ -195,9 +198,10 @@ class Document(QObject):
         self.undo_stack.setClean()
         self.dirty_changed.emit(False)
 
-    def notify_settings_changed(self, path: tuple):
-        self.settings_changed.emit(tuple(path))
-        if path and path[0] == "regularization":
+    def _settings_event(self, section, path):
+        """The project's settings changed (an undo command, or core, wrote them): tell the views."""
+        self.settings_changed.emit((section, *path))
+        if section == "regularization":
             self.schedule_inference()
 
     # -- inference ------------------------------------------------------------------------------------------

@@ -223,6 +223,9 @@ class MainWindow(QMainWindow):
     def mark_dirty(self):
         self.document.mark_dirty()
 
+    def push_edit(self, command):
+        return self.document.push(command)
+
     def show_error(self, title, message, details=None):
         log.warning("%s: %s", title, message)
         box = QMessageBox(self)

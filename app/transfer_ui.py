@@ -12,79 +12,26 @@
 * a "Transfer" panel listing the layers of the selection with their trainable state and the trainable vs
   frozen parameter counts.
 
-Every edit is one undo step (a snapshot of the graph and compile settings before and after). All the work is
-done by core (core.transfer, core.groups, core.bases); this module only asks and shows.
+Every edit is one undo step (``commands.GraphEdit``: a snapshot of the graph and compile settings before and
+after). All the work is done by core (core.transfer, core.groups, core.bases); this module only asks and shows.
 """
 from __future__ import annotations
 
-import copy
 import logging
 import threading
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtGui import QAction, QUndoCommand
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog,
                                QFormLayout, QHBoxLayout, QInputDialog, QLabel, QMessageBox, QPushButton,
                                QSpinBox, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
+from .commands import GraphEdit
+
 log = logging.getLogger(__name__)
 MODEL_FILTER = "Keras models (*.h5 *.hdf5 *.keras);;All files (*)"
 WEIGHTS_FILTER = "Keras weights (*.h5 *.weights.h5);;All files (*)"
-
-
-# -- undo: a snapshot of the graph (nodes with weights, edges, order) and the compile settings -------------------------
-def snapshot(project):
-    g = project.graph
-    nodes = []
-    for n in g.nodes.values():
-        c = copy.copy(n)
-        c.params, c.settings = copy.deepcopy(n.params), copy.deepcopy(n.settings)
-        c.weights = list(n.weights) if n.weights is not None else None
-        nodes.append(c)
-    return nodes, list(g.edges), copy.deepcopy(project.compile)
-
-
-def restore(project, snap):
-    nodes, edges, compile_ = snap
-    g = project.graph
-    g.clear()
-    for n in nodes:
-        c = copy.copy(n)
-        c.params, c.settings = copy.deepcopy(n.params), copy.deepcopy(n.settings)
-        g.insert_node(c)
-    for e in edges:
-        g.connect(e.src, e.dst, e.port)
-    project.compile.clear()
-    project.compile.update(copy.deepcopy(compile_))
-
-
-class GraphEdit(QUndoCommand):
-    """One transfer edit (expand, collapse, cut, freeze, add a base...) as one undo step."""
-
-    def __init__(self, project, text, apply):
-        super().__init__(text)
-        self.project, self.apply = project, apply
-        self.before = snapshot(project)
-        self.after = None
-        self.result = None
-        self.error = None
-
-    def redo(self):
-        if self.after is None:
-            try:
-                self.result = self.apply()
-            except Exception as e:  # core refused (GraphError, ModelFileError...): put everything back
-                self.error = e
-                restore(self.project, self.before)
-                self.setObsolete(True)
-                return
-            self.after = snapshot(self.project)
-        else:
-            restore(self.project, self.after)
-
-    def undo(self):
-        restore(self.project, self.before)
 
 
 # -- what the selection means -------------------------------------------------------------------------------------------------
@@ -610,10 +557,7 @@ class TransferUI(QObject):
         r = self._push(f"Fine-tune phase: top {top_n} of {label}",
                        lambda: fine_tune(p, target, top_n, lr_factor=lr_factor,
                                          keep_batchnorm_frozen=keep_batchnorm_frozen))
-        if r:
-            notify = getattr(self.doc, "notify_settings_changed", None)
-            if notify:
-                notify(("compile", "optimizer", "learning_rate"))
+        if r:   # (the lowered learning rate reached the settings panel through the project's settings events)
             old, new = r["learning_rate"]
             self.doc.message.emit(f"Fine-tune phase: {len(r['unfrozen'])} layers trainable, learning rate {old:g} → "
                                   f"{new:g}. Continue training to run it (the weights are kept).")

@@ -1,6 +1,7 @@
 """Project settings: name, optimizer and its params (from ``catalog.OPTIMIZERS``), learning-rate schedule
 (``catalog.SCHEDULES``), global dropout and L2. Losses live on the Output nodes (listed here, one click
-selects them). Every change is an undo step."""
+selects them). Every change is one undo step (``commands.SetProjectSetting``); the widgets follow the project's
+settings events (``Document.settings_changed``), so undo and redo show the value they put back."""
 from __future__ import annotations
 
 from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
@@ -239,7 +240,8 @@ class ProjectSettings(QWidget):
 
     # -- commits ---------------------------------------------------------------------------------------------------
     def _push(self, path, value, text):
-        self.doc.push(commands.SetProjectValue(self.doc, path, value, text))
+        """One undo step; the panel shows the new value when the project's settings event comes back."""
+        self.doc.push(commands.SetProjectSetting(self.project, path[0], path[1:], value, text))
 
     def _refuse(self, msg):
         self.error.setText(msg)
@@ -325,7 +327,8 @@ class ProjectSettings(QWidget):
 
     # -- model → widgets ---------------------------------------------------------------------------------------------
     def _settings_changed(self, path):
-        """Follow a change (an edit here, undo, another panel) without rebuilding under the user's cursor."""
+        """Follow a change (an edit here, undo/redo, another panel, core) without rebuilding under the user's cursor.
+        ``path`` is (section, *keys) from the project's settings events; a whole section replaced is (section,)."""
         p = self.project
         if path == ("name",):
             with QSignalBlocker(self.name_edit):

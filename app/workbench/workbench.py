@@ -20,6 +20,7 @@ from .features import FeaturePanel
 from .plots import PlotsPanel
 from .render import fmt_metric, fmt_rate
 from .results import ResultsPanel
+from .settings_edits import SettingsEdits
 from .tasks import TrainBridge, TrainThread, make_state, run_task, wait_all
 from .train_panel import TrainPanel
 
@@ -130,6 +131,7 @@ class Workbench(QObject):
         self._feature_cache = {}
         self._close_pending = False
         self._run_meta = {}
+        self.settings_edits = SettingsEdits(self)
         self.confirm_close = self._ask_close   # replaceable (tests)
         self._connect_bridge()
         self._add_docks()
@@ -277,6 +279,7 @@ class Workbench(QObject):
         """A project was opened (or New): show its settings, reload its data, forget the old run."""
         if project is None:
             return
+        self.settings_edits.follow(project)
         if self.running:
             self.stop()
         elif self.result is not None:
@@ -357,26 +360,12 @@ class Workbench(QObject):
             f(locked, "training in progress" if locked else "")
 
     # -- settings ------------------------------------------------------------------------------------------------
+    # each edit is one undo step; the panels follow the project's settings events (settings_edits.py)
     def _training_settings_changed(self, values):
-        t = self.project.training
-        if not isinstance(t, dict):   # the file's section was not an object: the panel's values replace it
-            self.project.training = dict(values)
-            self._mark_dirty()
-            return
-        changed = False
-        for k, v in values.items():
-            if t.get(k) != v:
-                t[k] = v
-                changed = True
-        if changed:
-            self._mark_dirty()
+        self.settings_edits.training_edited(values)
 
     def _data_spec_changed(self, spec):
-        if spec == self.project.data:
-            return
-        self.project.data = spec
-        self._mark_dirty()
-        self.load_data()
+        self.settings_edits.data_edited(spec)
 
     # -- data ----------------------------------------------------------------------------------------------------
     def _data_spec_key(self):

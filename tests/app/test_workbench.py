@@ -46,6 +46,11 @@ class FakeWindow(QMainWindow):
     def mark_dirty(self):
         self.dirty += 1
 
+    def push_edit(self, command):   # no undo history here: the edit is applied and the project is unsaved
+        command.redo()
+        self.dirty += 1
+        return True
+
     def is_keras_ready(self):
         return self._ready
 
