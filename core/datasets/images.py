@@ -26,10 +26,6 @@ def _list_images(folder):
     return out
 
 
-def _count_images(folder):
-    return len(_list_images(folder))
-
-
 def _image_kind(head):
     """The image format the first bytes announce (whatever the file's extension), else None."""
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
