@@ -22,6 +22,8 @@ from core.graph import Graph
 from core.project import Project
 from core.tfload import quiet_stderr
 
+from .tasks import run_task
+
 log = logging.getLogger(__name__)
 
 
@@ -68,7 +70,6 @@ class Document(QObject):
     settings_changed = Signal(tuple)      # a project setting changed: (section, *key path), from the project's events
     direction_changed = Signal(str)       # "LR" | "TB": how the canvas lays out nodes and ports
     message = Signal(str)                 # a short note for the status bar (e.g. why an edit was refused)
-    _warm_done = Signal(object, object)   # (Inference, error text) from the import thread
 
     def __init__(self, project: Project | None = None, parent=None):
         super().__init__(parent)
@@ -86,7 +87,6 @@ class Document(QObject):
         self._timer.setSingleShot(True)
         self._timer.setInterval(0)
         self._timer.timeout.connect(self.infer_now)
-        self._warm_done.connect(self._on_warm_done)
         self.set_project(project or Project())
         self._check_keras_already_loaded()
 
@@ -256,8 +256,7 @@ class Document(QObject):
                     import_keras()
             except Exception as e:
                 log.exception("TensorFlow import failed")
-                self._warm_done.emit(None, f"{type(e).__name__}: {e}")
-                return
+                return None, f"{type(e).__name__}: {e}"
             inf = Inference()
             try:
                 with quiet_stderr():
@@ -265,9 +264,9 @@ class Document(QObject):
             except Exception:
                 log.exception("warm-up inference failed")
                 inf = None
-            self._warm_done.emit(inf, None)
+            return inf, None
 
-        threading.Thread(target=work, name="keras-import", daemon=True).start()
+        run_task(work, lambda r: self._on_warm_done(*r), name="keras-import")
 
     def _on_warm_done(self, inf, error):
         if error:

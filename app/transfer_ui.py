@@ -18,16 +18,16 @@ after). All the work is done by core (core.transfer, core.groups, core.bases); t
 from __future__ import annotations
 
 import logging
-import threading
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog,
                                QFormLayout, QHBoxLayout, QInputDialog, QLabel, QMessageBox, QPushButton,
                                QSpinBox, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from .commands import GraphEdit
+from .tasks import TaskSlots
 
 log = logging.getLogger(__name__)
 MODEL_FILTER = "Keras models (*.h5 *.hdf5 *.keras);;All files (*)"
@@ -204,24 +204,20 @@ class TransferPanel(QWidget):
 
 # -- the controller ----------------------------------------------------------------------------------------------------------------
 class TransferUI(QObject):
-    _imported = Signal(object, object, object, bool)   # (path, Imported or None, error, trust)
-    _base_ready = Signal(object, object, object)        # (choice, model or None, error)
+    """The transfer part of a window (``app.contracts.TransferHost``)."""
 
     def __init__(self, window):
         super().__init__(window)
         self.w = window
         self.doc = window.document
-        self.busy = False
+        self.tasks = TaskSlots()   # "import", "base": one model file or base loading at a time
         self.last_result = None
-        self._imported.connect(self._on_imported)
-        self._base_ready.connect(self._on_base_ready)
         self.panel = TransferPanel(self)
         self.dock = window.add_panel(self.panel, "Transfer")
         self._build_actions()
         window.selection_changed.connect(self._refresh)
         window.inference_updated.connect(self._on_result)
-        window.project_changed.connect(lambda _p: self._refresh(window.selected_node_ids()
-                                                                 if hasattr(window, "selected_node_ids") else []))
+        window.project_changed.connect(lambda _p: self._refresh(window.selected_node_ids()))
         self._ids = []
         self._refresh([])
 
@@ -266,10 +262,13 @@ class TransferUI(QObject):
                 return a.menu()
         return None
 
+    @property
+    def busy(self):
+        """A model import or base loading is running."""
+        return self.tasks.busy()
+
     def _selected(self):
-        if hasattr(self.w, "selected_node_ids"):
-            return list(self.w.selected_node_ids())
-        return list(self._ids)
+        return list(self.w.selected_node_ids())
 
     def _refresh(self, ids):
         from core.groups import group_names, is_group
@@ -314,26 +313,23 @@ class TransferUI(QObject):
         if self.busy:
             self.doc.message.emit("An import is already running")
             return False
-        self.busy = True
         self.doc.message.emit(f"Importing {Path(path).name}…")
 
         def work():
-            try:
-                from core.transfer import import_model
-                self._imported.emit(path, import_model(path, trust=trust), None, trust)
-            except Exception as e:  # ModelFileError, or anything Keras raises: reported, never a crash
-                if not isinstance(e, _layerwise_error()):
-                    log.exception("import failed")
-                self._imported.emit(path, None, e, trust)
+            from core.transfer import import_model
+            return import_model(path, trust=trust)
 
-        t = threading.Thread(target=work, name="import-model", daemon=True)
-        t.start()
+        def failed(e):  # ModelFileError, or anything Keras raises: reported, never a crash
+            if not isinstance(e, _layerwise_error()):
+                log.error("import failed", exc_info=e)
+            self._on_imported(path, None, e, trust)
+
+        t = self.tasks.start("import", work, lambda imported: self._on_imported(path, imported, None, trust), failed)
         if wait:
-            t.join()
+            t.wait()
         return True
 
     def _on_imported(self, path, imported, error, trust):
-        self.busy = False
         name = Path(path).name
         if error is not None:
             msg = _plain(error)
@@ -344,14 +340,12 @@ class TransferUI(QObject):
                 return
             self.w.show_error("Cannot import the model", msg)
             return
-        files = getattr(self.w, "files", None)
-        if files is not None and not files.maybe_save():
+        if not self.w.files.maybe_save():
             return
         self.doc.set_project(imported.project)
         imported.prime(self.doc.inference)   # the loaded model already knew every shape
         self.doc.schedule_inference()
-        if hasattr(self.w, "editor"):
-            self.w.editor.fit()
+        self.w.editor.fit()
         self.doc.message.emit(_summary(name, imported))
         for warn in imported.warnings:
             self.doc.message.emit(warn)
@@ -388,34 +382,29 @@ class TransferUI(QObject):
         if self.busy:
             self.doc.message.emit("Busy: wait for the import to finish")
             return False
-        self.busy = True
         self.doc.message.emit("Loading the base…")
 
         def work():
-            try:
-                if choice["source"] == "file":
-                    from core.transfer import load_keras_model
-                    model = load_keras_model(choice["path"], choice.get("trust", False))
-                else:
-                    from core.bases import load_base
-                    size = choice.get("size") or 224
-                    model = load_base(choice["source"], None if choice["weights"] == "random" else choice["weights"],
-                                      include_top=choice.get("include_top", False), input_shape=(size, size, 3),
-                                      alpha=choice.get("alpha"))
-                self._base_ready.emit(choice, model, None)
-            except Exception as e:
-                if not isinstance(e, _layerwise_error()):
-                    log.exception("loading the base failed")
-                self._base_ready.emit(choice, None, e)
+            if choice["source"] == "file":
+                from core.transfer import load_keras_model
+                return load_keras_model(choice["path"], choice.get("trust", False))
+            from core.bases import load_base
+            size = choice.get("size") or 224
+            return load_base(choice["source"], None if choice["weights"] == "random" else choice["weights"],
+                             include_top=choice.get("include_top", False), input_shape=(size, size, 3),
+                             alpha=choice.get("alpha"))
 
-        t = threading.Thread(target=work, name="load-base", daemon=True)
-        t.start()
+        def failed(e):
+            if not isinstance(e, _layerwise_error()):
+                log.error("loading the base failed", exc_info=e)
+            self._on_base_ready(choice, None, e)
+
+        t = self.tasks.start("base", work, lambda model: self._on_base_ready(choice, model, None), failed)
         if wait:
-            t.join()
+            t.wait()
         return True
 
     def _on_base_ready(self, choice, model, error):
-        self.busy = False
         if error is not None:
             from core.bases import WeightsUnavailable
             if isinstance(error, WeightsUnavailable):

@@ -3,7 +3,6 @@ class balance, a preview, and whether it fits the network's Input/Output nodes."
 from __future__ import annotations
 
 import copy
-import csv
 import html
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayo
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
 from . import style
+from .data_preview import csv_header, npz_keys
 from .thumbs import ThumbGrid, is_image_batch
 
 SOURCES = [("builtin", "Built-in dataset"), ("csv", "CSV file"), ("npz", "NPZ file (numpy arrays)"),
@@ -25,7 +25,6 @@ except ImportError:  # pragma: no cover
     SKLEARN_SETS, GENERATED_TASKS, KERAS_SETS = ("digits", "iris", "wine", "breast_cancer"), (), ()
 BUILTIN_GROUPS = [("scikit-learn", tuple(SKLEARN_SETS)), ("generated", tuple(GENERATED_TASKS)),
                   ("Keras cache", tuple(KERAS_SETS))]
-PREVIEW_N = 24
 
 
 def _builtin_names():
@@ -56,23 +55,6 @@ def _path_row(placeholder, browse):
     h.addWidget(edit, 1)
     h.addWidget(btn)
     return w, edit
-
-
-def csv_header(path):
-    """Column names of a CSV file (first row), or [] when it cannot be read."""
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            return [c.strip() for c in next(csv.reader(f), [])]
-    except (OSError, UnicodeDecodeError, csv.Error):
-        return []
-
-
-def npz_keys(path):
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            return list(z.files)
-    except Exception:
-        return []
 
 
 class DataPanel(QWidget):
@@ -560,68 +542,3 @@ class DataPanel(QWidget):
             self.fit.setText(f"<span style='color:{style.tokens()['ok']}'>✓ Fits the network's Input and Output</span>")
         else:
             self.fit.setText("")
-
-
-def make_preview(ds, n=PREVIEW_N, spec=None, base_dir=None):
-    """Preview data for ``show_dataset`` (runs in a worker thread; may read a streamed split)."""
-    out = {}
-    x = y = None
-    if ds.train.x is not None:
-        x = np.asarray(ds.train.x[0][:n])
-        y = np.asarray(ds.train.y[0]) if ds.train.y else None
-    elif ds.train.tf_dataset is not None:
-        xs, ys = [], []
-        try:
-            for bx, by in ds.train.tf_dataset.take(max(1, n // 8 + 1)):
-                xs.append(np.asarray(bx))
-                ys.append(np.asarray(by))
-                if sum(len(a) for a in xs) >= n:
-                    break
-        except Exception as e:  # noqa: BLE001  (an image that cannot be decoded: name the file)
-            from core.datasets import stream_error
-            err = stream_error(e)
-            if err is None:
-                raise
-            raise err from None
-        if xs:
-            x = np.concatenate(xs)[:n]
-            y = np.concatenate(ys)
-    out["x"] = x
-    names = ds.class_names[0] if ds.class_names else None
-    task = ds.tasks[0] if ds.tasks else "regression"
-    if y is not None and task != "regression":
-        from core.evaluate import class_labels as labels_of
-        lab = labels_of(y, task)
-        k = ds.num_classes[0] or (int(lab.max()) + 1 if lab.size else 0)
-        if ds.train.x is not None:
-            out["counts"] = np.bincount(np.clip(lab, 0, k - 1), minlength=k)[:k]
-        else:
-            out["counts"] = folder_counts(spec, base_dir, names)
-        out["class_names"] = list(names) if names else None
-        out["labels"] = [str(names[v]) if names and 0 <= v < len(names) else str(v) for v in lab[:n]]
-    elif y is not None:
-        flat = np.asarray(y).reshape(len(y), -1)
-        out["labels"] = [", ".join(f"{v:.3g}" for v in row[:3]) for row in flat[:n]]
-    out["columns"] = ds.feature_names
-    out["target_name"] = ds.output_names[0] if ds.output_names else "target"
-    return out
-
-
-IMAGE_EXT = {".png", ".jpg", ".jpeg", ".bmp", ".gif"}
-
-
-def folder_counts(spec, base_dir, class_names):
-    """Images per class subfolder of an image-folder dataset (all splits together), or None."""
-    if not spec or spec.get("source") != "image_folder" or not class_names:
-        return None
-    root = Path(str(spec.get("path", ""))).expanduser()
-    if not root.is_absolute() and base_dir is not None:
-        root = Path(base_dir) / root
-    counts = []
-    for c in class_names:
-        d = root / str(c)
-        try:
-            counts.append(sum(1 for f in d.iterdir() if f.suffix.lower() in IMAGE_EXT))
-        except OSError:
-            return None
-    return np.asarray(counts)

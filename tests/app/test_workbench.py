@@ -1,8 +1,8 @@
 """The training workbench (issue 5), offscreen with pytest-qt.
 
-Most tests drive the panels through ``FakeWindow``: a minimal QMainWindow with the window API from
-notes/contracts.md (kept here, on purpose: the workbench relies on that API only). One test installs the workbench
-in the real MainWindow.
+Most tests drive the panels through ``FakeWindow``: a minimal QMainWindow with the window API of
+``app.contracts.WorkbenchHost`` (kept here, on purpose: the workbench relies on that API only). One test installs
+the workbench in the real MainWindow.
 """
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ class FakeWindow(QMainWindow):
         self.dirty = 0
         self.errors = []
         self._ready = False
+        self.inference = None
         self.resize(1400, 900)
 
     def add_panel(self, widget, title, area=Qt.RightDockWidgetArea):
@@ -64,7 +65,11 @@ class FakeWindow(QMainWindow):
 
     def infer(self):
         from core.infer import Inference
-        self.inference_updated.emit(Inference().run(self.project.graph, self.project.regularization))
+        self.inference = Inference().run(self.project.graph, self.project.regularization)
+        self.inference_updated.emit(self.inference)
+
+    def last_inference(self):
+        return self.inference
 
     def select_node(self, node_id):
         self.selection_changed.emit([node_id])
