@@ -14,16 +14,14 @@ import json
 from dataclasses import dataclass, field
 from enum import Enum
 
-from . import catalog
-from .errors import short
 from .layers import call_layer, effective_dropout, effective_l2, make_layer, plain_error
 from .node_settings import CALL, SHARES, TRAINABLE
+from .trust import UntrustedCode, is_trusted
 from .validate import node_settings_problems, regularization_problems
 
 # sizes beyond these are problems found before any work starts (nothing is allocated during inference)
 MAX_SAMPLE_VALUES = 2 ** 31          # values in one sample of a node's output (8 GB as float32)
 MAX_PARAMS = 2 * 10 ** 10            # parameters of one node, and of the whole network (80 GB as float32)
-from .trust import UntrustedCode, is_trusted
 
 
 class Code(str, Enum):
