@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass, field
 from enum import Enum
 
-from .layers import call_layer, effective_dropout, effective_l2, make_layer, plain_error
+from .layers import call_layer, count_weights, effective_dropout, effective_l2, make_layer, plain_error
 from .node_settings import CALL, SHARES, TRAINABLE
 from .trust import UntrustedCode, is_trusted
 from .validate import node_settings_problems, regularization_problems
@@ -346,7 +346,7 @@ def _keras_shape(nodes, n, edges, in_shapes, trusted):
     y = call_layer(n, layer, xs)
     if isinstance(y, (list, tuple)):
         y = y[0]
-    return tuple(y.shape), _count(layer.trainable_weights), _count(layer.non_trainable_weights)
+    return tuple(y.shape), count_weights(layer.trainable_weights), count_weights(layer.non_trainable_weights)
 
 
 # what Keras says when inputs of a merge do not fit together (its own words, passed on by plain_error)
@@ -374,16 +374,6 @@ def _dtype_of(nodes, src):
     if n is not None and n.type == "Input":
         return n.params.get("dtype", "float32")
     return "float32"
-
-
-def _count(weights):
-    total = 0
-    for w in weights:
-        c = 1
-        for d in w.shape:
-            c *= int(d)
-        total += c
-    return total
 
 
 def node_key(n, in_shapes, trusted=False):

@@ -197,3 +197,14 @@ def _rank_hint(node, exp, got):
     if got < exp and node.type.endswith("1D") or node.type in ("LSTM", "GRU", "SimpleRNN", "Bidirectional"):
         return "; it needs a sequence (time steps, features): add a Reshape or RepeatVector before it"
     return ""
+
+
+def count_weights(weights):
+    """How many numbers the weight variables (or arrays) hold."""
+    total = 0
+    for w in weights:
+        c = 1
+        for d in w.shape:
+            c *= int(d)
+        total += c
+    return total

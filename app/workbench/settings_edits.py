@@ -10,13 +10,11 @@ itself made is not shown back to it (the panel already shows it, and the cursor 
 """
 from __future__ import annotations
 
-import logging
 
 from PySide6.QtCore import QObject, QTimer
 
 from ..commands import MISSING, settings_command
 
-log = logging.getLogger(__name__)
 
 
 def training_changes(training, values):
@@ -108,11 +106,5 @@ class SettingsEdits(QObject):
             return
         self._data_stale = False
         wb = self.wb
-        p = wb.project
-        base = p.path.parent if getattr(p, "path", None) else None
-        try:
-            wb.data_panel.load(p.data if isinstance(p.data, dict) else {}, base)
-        except Exception as e:  # noqa: BLE001 - a data section the panel cannot show must not stop the others
-            log.warning("the data settings of %s cannot be shown: %s", getattr(p, "name", "?"), e)
-            wb.data_panel.show_error(f"The project's data settings cannot be shown ({type(e).__name__}: {e})")
+        wb.show_data_settings(wb.project)
         wb.load_data()

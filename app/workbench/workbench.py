@@ -132,6 +132,15 @@ class Workbench(QObject):
         self.train_menu.sync(running, self.train_panel.continue_btn.isEnabled())
 
     # -- window events -----------------------------------------------------------------------------------------------
+    def show_data_settings(self, project):
+        """The data panel shows the project's data settings (or says why it cannot)."""
+        base = project.path.parent if getattr(project, "path", None) else None
+        try:
+            self.data_panel.load(project.data if isinstance(project.data, dict) else {}, base)
+        except Exception as e:  # noqa: BLE001 - a data section the panel cannot show must not stop the others
+            log.warning("the data settings of %s cannot be shown: %s", getattr(project, "name", "?"), e)
+            self.data_panel.show_error(f"The project's data settings cannot be shown ({type(e).__name__}: {e})")
+
     def load_project(self, project):
         """A project was opened (or New): show its settings, reload its data, forget the old run."""
         if project is None:
@@ -150,12 +159,7 @@ class Workbench(QObject):
         self.features.clear()
         self.results.clear("Train the network to see how it does on the test split.")
         self.train_panel.load(project.training)
-        base = project.path.parent if getattr(project, "path", None) else None
-        try:
-            self.data_panel.load(project.data if isinstance(project.data, dict) else {}, base)
-        except Exception as e:  # noqa: BLE001 - a data section the panel cannot show must not stop the others
-            log.warning("the data settings of %s cannot be shown: %s", getattr(project, "name", "?"), e)
-            self.data_panel.show_error(f"The project's data settings cannot be shown ({type(e).__name__}: {e})")
+        self.show_data_settings(project)
         self.train_panel.set_running(False, can_continue=project.has_weights())
         self.train_panel.set_status("Ready")
         self.train_panel.detail.setText("")

@@ -10,7 +10,7 @@ from .. import catalog
 from ..errors import ModelFileError
 from ..graph import NAME_RE, Node
 from ..keras_compat import call_outputs
-from ..layers import MERGES, PORT
+from ..layers import MERGES, PORT, count_weights
 from ..node_settings import CALL, CODE, PRETRAINED, SHARES, TRAINABLE
 from .files import classify, op_message
 
@@ -143,16 +143,6 @@ def _several_outputs(layer, index):
     return (call_outputs(layer, index) or 0) > 1
 
 
-def _count(weights):
-    total = 0
-    for w in weights:
-        c = 1
-        for d in w.shape:
-            c *= int(d)
-        total += c
-    return total
-
-
 def _batchless(shape):
     if shape is None:
         return None
@@ -279,7 +269,7 @@ class _Converter:
         layer_cfg.pop("name", None)
         layer = self.live.get(lname)
         weights = layer.get_weights() if layer is not None and layer.weights else None
-        counts = (_count(layer.trainable_weights), _count(layer.non_trainable_weights)) if layer is not None else (0, 0)
+        counts = (count_weights(layer.trainable_weights), count_weights(layer.non_trainable_weights)) if layer is not None else (0, 0)
         t, params, extra = self._node_type(e, kind, layer_cfg, trainable)
         self._add_calls(lname, cls, t, params, layer_cfg, trainable, extra, weights, counts)
 
