@@ -10,11 +10,9 @@ itself made is not shown back to it (the panel already shows it, and the cursor 
 """
 from __future__ import annotations
 
-
 from PySide6.QtCore import QObject, QTimer
 
 from ..commands import MISSING, settings_command
-
 
 
 def training_changes(training, values):
