@@ -159,12 +159,16 @@ class FileController(QObject):
         self.ask_trust(project)
         if not self.show_project(project, path):
             return False
-        for warning in project.extra.pop("_warnings", []):
-            self.doc.message.emit(warning)
+        warnings = project.extra.pop("_warnings", [])
         if not example:
             self.add_recent(path)
         self.w.editor.fit()
         self.doc.message.emit(f"Opened {Path(path).name}" + (" (example: Save As to keep your changes)" if example else ""))
+        for warning in warnings:   # after "Opened": a weights file that was not loaded must not go unseen
+            if project.weights_error:
+                self.w.show_error("The trained weights were not loaded", warning)
+            else:
+                self.doc.message.emit(warning)
         return True
 
     def show_project(self, project, path) -> bool:

@@ -8,6 +8,8 @@ import os
 from PySide6.QtCore import QPoint
 from PySide6.QtGui import QImage
 
+from tests.conftest import EXAMPLES
+
 from .test_editor import drop
 from .test_editor_support import isolated, keras_loaded, node_by_name, win  # noqa: F401
 
@@ -164,3 +166,15 @@ def test_initial_project_falls_back_to_example(isolated):
     p, err = main.initial_project(None, s)
     assert p.name == "digits_cnn" and err is None
     assert os.environ["LAYERWISE_DATA_DIR"] in str(paths.data_dir())
+
+
+def test_a_broken_weights_file_is_said_in_a_dialog_and_the_project_opens(win, isolated):
+    src = EXAMPLES / "digits_cnn.layerwise"
+    path = isolated / "net.layerwise"
+    path.write_bytes(src.read_bytes())
+    (isolated / "net.layerwise.weights.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(range(256)) * 8)
+    win.last_error = None
+    assert win.files.open(str(path))
+    assert win.project.path == path and not win.project.has_weights()
+    title, message, _ = win.last_error
+    assert "weights" in title.lower() and "net.layerwise.weights.h5" in message
