@@ -152,18 +152,10 @@ class CliState(TrainState):
 def train(project, epochs, batch_size, device, mixed_precision, seed, keep_weights, tensorboard, out, no_save,
           trust=False, fresh_weights=False):
     """Train PROJECT's network on its dataset; save the weights beside it (PROJECT.weights.h5)."""
-    from pathlib import Path
-    from core.project import weights_path_for, write_weights_file
-    if out is not None and Path(out).suffix.lower() not in (".h5", ".keras", ".py"):
-        fail(f"--out {out}: unknown export format {Path(out).suffix or '(no extension)'!r}; use .h5, .keras or .py")
-    if fresh_weights and keep_weights:
-        fail("--fresh-weights and --keep-weights: choose one")
-    for flag, v, most in (("--epochs", epochs, MAX_EPOCHS), ("--batch-size", batch_size, MAX_BATCH_SIZE)):
-        if v is not None and v > most:   # (too small: TrainConfig says so)
-            fail(f"{flag}: {flag[2:].replace('-', ' ')} must be at most {most:,}, got {v:,}")
+    _check_options(out, fresh_weights, keep_weights, epochs, batch_size)
     quiet_tf()
     p = load(project, trust, load_weights=not fresh_weights)   # trust: for this run only
-    from core.training import TrainConfig, run
+    from core.training import TrainConfig
     try:
         cfg = TrainConfig.from_project(p, epochs=epochs, batch_size=batch_size, device=device,
                                        mixed_precision=mixed_precision, seed=seed, keep_weights=keep_weights or None,
@@ -175,8 +167,36 @@ def train(project, epochs, batch_size, device, mixed_precision, seed, keep_weigh
     if p.has_weights() and not cfg.keep_weights:
         click.echo("note: training starts from fresh weights (frozen layers keep theirs); the weights saved with "
                    "the project are replaced at the end. Use --keep-weights to continue from them.", err=True)
+    result = _run_with_ctrl_c(project, p, cfg, state)
+    if result.error is not None:
+        err = result.error
+        click.echo(f"error: {err}", err=True)
+        click.echo("the project's saved weights are unchanged", err=True)
+        sys.exit(2 if err.kind == "data" else 1)
+    _say_how_it_ended(result, cfg)
+    if not no_save:
+        _save_weights(p)
+    if out is not None:
+        _export_trained(p, out, result)
+    click.echo(f"trained {result.epochs_done} epoch(s) in {_duration(result.seconds)} on {result.device}")
+    if result.stopped:
+        sys.exit(130)
 
-    # Ctrl+C: stop at the end of the current batch, keep the weights; a second Ctrl+C quits at once
+
+def _check_options(out, fresh_weights, keep_weights, epochs, batch_size):
+    from pathlib import Path
+    if out is not None and Path(out).suffix.lower() not in (".h5", ".keras", ".py"):
+        fail(f"--out {out}: unknown export format {Path(out).suffix or '(no extension)'!r}; use .h5, .keras or .py")
+    if fresh_weights and keep_weights:
+        fail("--fresh-weights and --keep-weights: choose one")
+    for flag, v, most in (("--epochs", epochs, MAX_EPOCHS), ("--batch-size", batch_size, MAX_BATCH_SIZE)):
+        if v is not None and v > most:   # (too small: TrainConfig says so)
+            fail(f"{flag}: {flag[2:].replace('-', ' ')} must be at most {most:,}, got {v:,}")
+
+
+def _run_with_ctrl_c(project, p, cfg, state):
+    """The run; Ctrl+C stops at the end of the current batch and keeps the weights, a second Ctrl+C quits at once."""
+    from core.training import run
     previous = None
     interrupted = {"n": 0}
 
@@ -191,7 +211,7 @@ def train(project, epochs, batch_size, device, mixed_precision, seed, keep_weigh
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGINT, on_sigint)
     try:
-        result = run(p, config=cfg, state=state)
+        return run(p, config=cfg, state=state)
     except BuildError as e:
         click.echo(f"error: cannot train {project}: {e}", err=True)
         sys.exit(1)
@@ -206,12 +226,8 @@ def train(project, epochs, batch_size, device, mixed_precision, seed, keep_weigh
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
 
-    if result.error is not None:
-        err = result.error
-        click.echo(f"error: {err}", err=True)
-        click.echo("the project's saved weights are unchanged", err=True)
-        sys.exit(2 if err.kind == "data" else 1)
 
+def _say_how_it_ended(result, cfg):
     if result.stopped:
         ep, st = result.stopped_at or (result.epochs_done, -1)
         where = f"epoch {ep + 1}, batch {st + 1}" if st is not None and st >= 0 else f"epoch {ep + 1}"
@@ -223,25 +239,27 @@ def train(project, epochs, batch_size, device, mixed_precision, seed, keep_weigh
                    f"for {max(int(es.get('patience', 5)), 1)} epoch(s){best}")
     if result.test_metrics:
         click.echo(f"test: {metrics_text(result.test_metrics)}")
-    if not no_save:
-        wp = weights_path_for(p.path)
-        try:
-            write_weights_file(p.graph, wp)   # the sidecar only: the project file itself is left as it is
-        except OSError as e:
-            fail(f"{wp}: cannot write the trained weights ({e.strerror or e})")
-        click.echo(f"saved trained weights to {wp}")
-    if out is not None:
-        from core.export import export
-        try:
-            path = export(p, out, build=result.build)
-        except LayerwiseError as e:
-            fail(str(e))
-        except OSError as e:
-            fail(f"{out}: cannot write ({e.strerror or e})")
-        click.echo(f"wrote {path}")
-    click.echo(f"trained {result.epochs_done} epoch(s) in {_duration(result.seconds)} on {result.device}")
-    if result.stopped:
-        sys.exit(130)
+
+
+def _save_weights(p):
+    from core.project import weights_path_for, write_weights_file
+    wp = weights_path_for(p.path)
+    try:
+        write_weights_file(p.graph, wp)   # the sidecar only: the project file itself is left as it is
+    except OSError as e:
+        fail(f"{wp}: cannot write the trained weights ({e.strerror or e})")
+    click.echo(f"saved trained weights to {wp}")
+
+
+def _export_trained(p, out, result):
+    from core.export import export
+    try:
+        path = export(p, out, build=result.build)
+    except LayerwiseError as e:
+        fail(str(e))
+    except OSError as e:
+        fail(f"{out}: cannot write ({e.strerror or e})")
+    click.echo(f"wrote {path}")
 
 
 def _check_start_weights(p, keep_weights):
