@@ -110,8 +110,24 @@ class ProjectSettings(QWidget):
         lay = QVBoxLayout(body)
         lay.setContentsMargins(14, 12, 14, 14)
         lay.setSpacing(6)
+        for title, build in (("Project", self._build_project), ("Optimizer", self._build_optimizer),
+                             ("Learning-rate schedule", self._build_schedule), ("Regularization", self._build_regularization)):
+            lay.addWidget(_label(title, "section"))
+            lay.addLayout(build(p))
+        lay.addWidget(_label("Losses", "section"))
+        self.outputs_box = QVBoxLayout()
+        self.outputs_box.setSpacing(4)
+        lay.addLayout(self.outputs_box)
+        self._fill_outputs()
+        self.error = _label("", "error", wrap=True)
+        self.error.hide()
+        lay.addWidget(self.error)
+        lay.addStretch(1)
+        align_label_columns(body)
+        body.setEnabled(not self.doc.locked)
+        self.scroll.setWidget(body)
 
-        lay.addWidget(_label("Project", "section"))
+    def _build_project(self, p):
         g = _grid()
         self.name_edit = compact(QLineEdit(safe.clip(p.name, safe.EDIT_CHARS)))
         self.name_edit.editingFinished.connect(self._name)
@@ -124,9 +140,9 @@ class ProjectSettings(QWidget):
         self.desc_edit.editingFinished.connect(self._description)
         g.addWidget(_label("Description", "muted"), 1, 0)
         g.addWidget(self.desc_edit, 1, 1)
-        lay.addLayout(g)
+        return g
 
-        lay.addWidget(_label("Optimizer", "section"))
+    def _build_optimizer(self, p):
         opt_name, opt, opt_ok = optimizer_of(p.compile)
         g = _grid()
         self.opt_combo = compact(QComboBox())
@@ -149,9 +165,9 @@ class ProjectSettings(QWidget):
             g.addWidget(_label(label_for(prm.name), "muted"), row, 0)
             g.addWidget(ed, row, 1)
             self.opt_editors[prm.name] = ed
-        lay.addLayout(g)
+        return g
 
-        lay.addWidget(_label("Learning-rate schedule", "section"))
+    def _build_schedule(self, p):
         sch_kind, sch, sch_ok = schedule_of(p.compile)
         g = _grid()
         self.sch_combo = compact(QComboBox())
@@ -172,9 +188,9 @@ class ProjectSettings(QWidget):
             ed.committed.connect(lambda v, k=prm.name, prm=prm: self._schedule_param(prm, k, v))
             g.addWidget(_label(label_for(prm.name), "muted"), row, 0)
             g.addWidget(ed, row, 1)
-        lay.addLayout(g)
+        return g
 
-        lay.addWidget(_label("Regularization", "section"))
+    def _build_regularization(self, p):
         g = _grid()
         self.dropout = compact(FloatSpin())
         self.dropout.setRange(0.0, 0.95)
@@ -189,20 +205,7 @@ class ProjectSettings(QWidget):
         self.l2.editingFinished.connect(lambda: self._reg("l2", float(self.l2.value())))
         g.addWidget(_label("Global L2", "muted"), 1, 0)
         g.addWidget(self.l2, 1, 1)
-        lay.addLayout(g)
-
-        lay.addWidget(_label("Losses", "section"))
-        self.outputs_box = QVBoxLayout()
-        self.outputs_box.setSpacing(4)
-        lay.addLayout(self.outputs_box)
-        self._fill_outputs()
-        self.error = _label("", "error", wrap=True)
-        self.error.hide()
-        lay.addWidget(self.error)
-        lay.addStretch(1)
-        align_label_columns(body)
-        body.setEnabled(not self.doc.locked)
-        self.scroll.setWidget(body)
+        return g
 
     REG_TIPS = {"dropout": "Dropout inserted after every Dense/Conv block (not before an Output); a layer can opt "
                            "out in the inspector",
