@@ -22,40 +22,7 @@ from core.project import (MAX_DEPTH, MAX_FILE_BYTES, Project, load_project, load
 from core.validate import validate_settings
 from tests.conftest import EXAMPLES
 from tests.core.helpers import chain
-
-
-def node(i, t, name, params=None, x=0.0, **extra):
-    d = {"id": i, "type": t, "name": name, "params": params or {}, "pos": [x, 100.0]}
-    d.update(extra)
-    return d
-
-
-def valid():
-    """A small valid project on the iris table."""
-    nodes = [node("n1", "Input", "x", {"shape": [4], "dtype": "float32"}, 0),
-             node("n2", "Dense", "h", {"units": 8, "activation": "relu"}, 200),
-             node("n3", "Dense", "logits", {"units": 3, "activation": "softmax"}, 400),
-             node("n4", "Output", "out", {"loss": "sparse_categorical_crossentropy", "metrics": ["accuracy"]}, 600)]
-    edges = [{"src": a["id"], "dst": b["id"], "port": 0} for a, b in zip(nodes, nodes[1:])]
-    return {"format": "layerwise", "schema_version": 1, "name": "t", "description": "",
-            "graph": {"nodes": nodes, "edges": edges},
-            "compile": {"optimizer": {"name": "adam", "learning_rate": 0.001}, "schedule": {"kind": "none"}},
-            "regularization": {"l2": 0.0, "dropout": 0.0},
-            "data": {"source": "builtin", "name": "iris", "validation_split": 0.2, "test_split": 0.2, "seed": 0},
-            "training": {"epochs": 1, "batch_size": 16, "seed": 0, "device": "cpu"}}
-
-
-def with_(path, value, base=None):
-    d = copy.deepcopy(base or valid())
-    keys = path.split(".")
-    cur = d
-    for k in keys[:-1]:
-        cur = cur[int(k)] if isinstance(cur, list) else cur[k]
-    if isinstance(cur, list):
-        cur[int(keys[-1])] = value
-    else:
-        cur[keys[-1]] = value
-    return d
+from tests.corpus.bad_inputs import node, valid, with_   # the corpus' project builders
 
 
 def refused(d, *words, path="p.layerwise"):
