@@ -33,28 +33,27 @@ def _mark(widget, bad, why=""):
         widget.setToolTip(why)
 
 
+def _choice_of(compile_settings, key, field, table, default):
+    """(choice, settings dict, ok) for any value the project's compile[key] may hold: an object naming one of
+    ``table``'s entries in ``field``, or (not ok) the entry's name alone, or anything else (the default)."""
+    value = compile_settings.get(key) if isinstance(compile_settings, dict) else None
+    if isinstance(value, str):   # "adam": the name alone
+        return (value, {field: value}, False) if value in table else (default, {}, False)
+    value, ok = safe.mapping(value)
+    choice = value.get(field, default)
+    if not isinstance(choice, str) or choice not in table:
+        return default, value, False
+    return choice, value, ok
+
+
 def optimizer_of(compile_settings):
     """(name, settings dict, ok) for any value the project's compile.optimizer may hold."""
-    opt = compile_settings.get("optimizer") if isinstance(compile_settings, dict) else None
-    if isinstance(opt, str):   # "adam": the name alone
-        return (opt, {"name": opt}, False) if opt in catalog.OPTIMIZERS else ("adam", {}, False)
-    opt, ok = safe.mapping(opt)
-    name = opt.get("name", "adam")
-    if not isinstance(name, str) or name not in catalog.OPTIMIZERS:
-        return "adam", opt, False
-    return name, opt, ok
+    return _choice_of(compile_settings, "optimizer", "name", catalog.OPTIMIZERS, "adam")
 
 
 def schedule_of(compile_settings):
     """(kind, settings dict, ok) for any value the project's compile.schedule may hold."""
-    sch = compile_settings.get("schedule") if isinstance(compile_settings, dict) else None
-    if isinstance(sch, str):
-        return (sch, {"kind": sch}, False) if sch in catalog.SCHEDULES else ("none", {}, False)
-    sch, ok = safe.mapping(sch)
-    kind = sch.get("kind", "none")
-    if not isinstance(kind, str) or kind not in catalog.SCHEDULES:
-        return "none", sch, False
-    return kind, sch, ok
+    return _choice_of(compile_settings, "schedule", "kind", catalog.SCHEDULES, "none")
 
 
 def _shown(value):
