@@ -24,6 +24,9 @@ class TrainConfig:
     feature_every: int = 50                 # batches; 0 = at each epoch end only
     tensorboard_dir: str | None = None
     keep_weights: bool = False              # start from the weights the nodes carry (continue / fine-tune)
+    # Extensions (telemetry, run records, checkpoints): each is called as ``f(keras, build, inputs)`` once the
+    # model is built and compiled, and returns a Keras callback (or None); they run before the engine's reporter.
+    extra_callbacks: list = ()
 
     @classmethod
     def from_project(cls, project, **overrides) -> "TrainConfig":

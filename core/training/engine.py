@@ -155,6 +155,10 @@ def _fit(keras, tf, project, cfg, state, build, inputs, device, steps, warnings)
     """Train; returns (the reporter, the TrainingError that ended fit or None, samples per second)."""
     model = build.model
     callbacks = settings_callbacks(keras, project, cfg, inputs.val is not None, warnings)
+    for make in cfg.extra_callbacks or ():
+        cb = make(keras, build, inputs)
+        if cb is not None:
+            callbacks.append(cb)
     feature_x, feats = _feature_maps(keras, tf, build, project.graph, inputs.dataset, cfg)
     engine = Reporter(model, cfg, state, steps or 1, inputs.n_train, feature_x, feats)
     engine_cb = engine_callback(keras, engine)
