@@ -27,6 +27,9 @@ DEVICE_RE = re.compile(r"auto|cpu|gpu(:\d{1,3})?")
 MONITOR_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]{0,99}")
 DEVICES = "auto, cpu, gpu or gpu:N"
 CLIP_KEYS = ("clipnorm", "clipvalue", "global_clipnorm")
+# the cost budget's limits (training.budget; core.cost.budget), each in words
+BUDGET_KEYS = {"max_params": "parameters", "max_macs": "MACs per sample", "max_size_mb": "model size (MB of weights)",
+               "max_latency_ms": "batch-1 latency (ms)"}
 
 
 def _val(v):
@@ -210,6 +213,7 @@ def training_problems(t, path="training"):
                 int_problem(f"{path}.batch_size", t.get("batch_size", 1), 1, MAX_BATCH_SIZE),
                 int_problem(f"{path}.seed", t.get("seed", 0), 0, MAX_SEED),
                 bool_problem(f"{path}.mixed_precision", t.get("mixed_precision", False)))
+    out += budget_problems(t.get("budget"), f"{path}.budget")
     dev = t.get("device", "auto")
     if not isinstance(dev, str) or not DEVICE_RE.fullmatch(dev.strip().lower()):
         out.append(f'"{path}.device" must be {DEVICES}, got {short(dev)}')
@@ -229,6 +233,17 @@ def training_problems(t, path="training"):
             out.append(f'"{p}.monitor" must name a logged value such as "val_loss" or "val_accuracy", '
                        f'got {short(mon)}')
     return out
+
+
+def budget_problems(b, path="training.budget"):
+    """A cost budget: an object whose limits (BUDGET_KEYS) are numbers of 0 or more, or null (no limit)."""
+    if b is None:
+        return []
+    keys = ", ".join(BUDGET_KEYS)
+    if not isinstance(b, dict):
+        return [f'"{path}" must be an object with any of {keys}, got {short(b)}']
+    out = [f'"{path}" has no limit {short(k)}; its limits are {keys}' for k in b if k not in BUDGET_KEYS]
+    return _keep(out, *(number_problem(f"{path}.{k}", b.get(k), 0, None, allow_none=True) for k in BUDGET_KEYS))
 
 
 def data_problems(d, path="data"):
