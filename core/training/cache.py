@@ -34,7 +34,7 @@ class ModelCache:
         for n in g.get("nodes", []):
             n.pop("pos", None)
         h = hashlib.sha1()
-        h.update(json.dumps({"graph": g, "compile": project.compile, "reg": project.regularization,
+        h.update(json.dumps({"graph": g, "compile": _without_plain_lr(project.compile), "reg": project.regularization,
                              "extra": list(extra)}, sort_keys=True, default=str).encode())
         # layers that turn their variables into constants when traced (adapted Normalization): their values count
         for layer in fresh.layers.values():
@@ -56,6 +56,9 @@ class ModelCache:
                     a.assign(b)
                 for v, value in zip(model.optimizer.variables, self.opt_state):
                     v.assign(value)
+                lr = _plain_lr(project.compile)
+                if lr is not None:   # (a learning rate without a schedule is a variable: no retrace for a new one)
+                    model.optimizer.learning_rate = lr
                 model.stop_training = False
                 self.build.warnings = list(fresh.warnings)
                 return self.build
@@ -80,6 +83,24 @@ class ModelCache:
 
     def clear(self):
         self.__init__()
+
+
+def _plain_lr(compile_settings):
+    """The learning rate when it is a plain number the optimizer keeps in a variable (no step/cosine schedule)."""
+    c = dict(compile_settings or {})
+    if dict(c.get("schedule") or {}).get("kind", "none") not in ("none", "plateau"):
+        return None
+    lr = dict(c.get("optimizer") or {}).get("learning_rate")
+    return float(lr) if isinstance(lr, (int, float)) and not isinstance(lr, bool) else None
+
+
+def _without_plain_lr(compile_settings):
+    """The compile settings without such a learning rate: a sweep over it reuses the traced model (TensorFlow
+    never frees a trace, so retracing per trial grows memory)."""
+    c = {k: dict(v) if isinstance(v, dict) else v for k, v in dict(compile_settings or {}).items()}
+    if _plain_lr(c) is not None:
+        c["optimizer"].pop("learning_rate", None)
+    return c
 
 
 MODELS = ModelCache()

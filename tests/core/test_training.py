@@ -125,8 +125,14 @@ def test_a_changed_network_is_built_anew():
     assert b.build.layers[ids[2]].units == 8 and b.error is None
     p.compile.set(("optimizer", "learning_rate"), 0.02)
     c = run(p, config=TrainConfig.from_project(p, epochs=1))
-    assert c.build is not b.build
+    # a new plain learning rate is a new value of the optimizer's variable: the traced model is kept (a sweep over
+    # the learning rate does not retrace, so its memory stays flat)
+    assert c.build is b.build
     assert abs(float(c.build.model.optimizer.learning_rate.numpy()) - 0.02) < 1e-9
+    p.compile.set(("optimizer", "name"), "sgd")
+    d = run(p, config=TrainConfig.from_project(p, epochs=1))
+    assert d.build is not c.build and type(d.build.model.optimizer).__name__ == "SGD"
+    assert abs(float(d.build.model.optimizer.learning_rate.numpy()) - 0.02) < 1e-9
 
 
 def test_normalization_is_adapted_on_the_training_split():
