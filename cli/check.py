@@ -14,7 +14,9 @@ from .common import TRUST_HELP, load, quiet_tf
 @click.command("check")
 @click.argument("project", type=click.Path(dir_okay=False))
 @click.option("--trust", is_flag=True, help=TRUST_HELP)
-def check(project, trust):
+@click.option("--cost", is_flag=True, help="print every node's MACs, parameters and memory, and the totals")
+@click.option("--json", "as_json", is_flag=True, help="with --cost: one JSON object (nodes, total)")
+def check(project, trust, cost=False, as_json=False):
     """Print every node's output shape and parameter count, then the totals and any problems."""
     quiet_tf()
     p = load(project, trust)
@@ -25,8 +27,14 @@ def check(project, trust):
     res = run_check(p.graph, p.regularization)
     for w in weights_problems(p.graph, res):
         click.echo(f"warning: {p.weights_path}: {w}", err=True)
-    for line in summary_lines(p, res):
-        click.echo(line)
+    if cost:   # the cost table (or JSON) instead of the shape summary; over budget exits 1
+        from .cost import show_cost
+        within = show_cost(p, res, as_json)
+        if as_json or not res.problems:
+            sys.exit(0 if within and not res.problems else 1)
+    else:
+        for line in summary_lines(p, res):
+            click.echo(line)
     if res.problems:
         click.echo("")
         click.echo(f"{len(res.problems)} problem(s):")
