@@ -19,6 +19,7 @@ from core.training import TrainState   # no Keras import at module level
 from core.validate import MAX_BATCH_SIZE, MAX_EPOCHS
 
 from .common import TRUST_HELP, fail, load, quiet_tf
+from .record_run import RECORD_HELP, finish_recording, guarded, start_recording
 
 
 def _fmt(v):
@@ -149,8 +150,12 @@ class CliState(TrainState):
               help="export the trained model: MODEL.h5, MODEL.keras or MODEL.py")
 @click.option("--no-save", is_flag=True, help="do not save the trained weights beside the project")
 @click.option("--trust", is_flag=True, help=TRUST_HELP)
+@click.option("--no-record", is_flag=True, help=RECORD_HELP)
+@click.option("--telemetry", "telemetry", type=click.Path(dir_okay=False), default=None,
+              help="write per-layer gradient statistics to FILE.jsonl (one JSON object per probe) and print the "
+                   "problems they show")
 def train(project, epochs, batch_size, device, mixed_precision, seed, keep_weights, tensorboard, out, no_save,
-          trust=False, fresh_weights=False):
+          trust=False, fresh_weights=False, no_record=False, telemetry=None):
     """Train PROJECT's network on its dataset; save the weights beside it (PROJECT.weights.h5)."""
     _check_options(out, fresh_weights, keep_weights, epochs, batch_size)
     quiet_tf()
@@ -164,10 +169,15 @@ def train(project, epochs, batch_size, device, mixed_precision, seed, keep_weigh
         fail(_flagged(str(e)))
     _check_start_weights(p, cfg.keep_weights)
     state = CliState(cfg.epochs)
+    if telemetry is not None:
+        from .telemetry_out import attach_telemetry
+        attach_telemetry(telemetry, p, cfg)
     if p.has_weights() and not cfg.keep_weights:
         click.echo("note: training starts from fresh weights (frozen layers keep theirs); the weights saved with "
                    "the project are replaced at the end. Use --keep-weights to continue from them.", err=True)
-    result = _run_with_ctrl_c(project, p, cfg, state)
+    recorder = start_recording(project, p, cfg, enabled=not no_record)
+    result = _run_with_ctrl_c(project, p, cfg, state, recorder)
+    finish_recording(recorder, result)
     if result.error is not None:
         err = result.error
         click.echo(f"error: {err}", err=True)
@@ -194,7 +204,7 @@ def _check_options(out, fresh_weights, keep_weights, epochs, batch_size):
             fail(f"{flag}: {flag[2:].replace('-', ' ')} must be at most {most:,}, got {v:,}")
 
 
-def _run_with_ctrl_c(project, p, cfg, state):
+def _run_with_ctrl_c(project, p, cfg, state, recorder=None):
     """The run; Ctrl+C stops at the end of the current batch and keeps the weights, a second Ctrl+C quits at once."""
     from core.training import run
     previous = None
@@ -211,7 +221,8 @@ def _run_with_ctrl_c(project, p, cfg, state):
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGINT, on_sigint)
     try:
-        return run(p, config=cfg, state=state)
+        with guarded(recorder):
+            return run(p, config=cfg, state=state)
     except BuildError as e:
         click.echo(f"error: cannot train {project}: {e}", err=True)
         sys.exit(1)

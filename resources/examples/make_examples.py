@@ -170,8 +170,50 @@ def two_inputs():
                    epochs=20, batch_size=32, lr=0.003)
 
 
+DEEP = 10   # hidden layers of the two deep examples
+
+
+def deep_mlp(name, activation, initializer, batch_norm):
+    b = Builder()
+    x = b.add("Input", {"shape": [64]}, "pixels")
+    prev = b.add("Rescaling", {"scale": 1 / 16, "offset": 0.0}, "rescaling", after=x)
+    for i in range(1, DEEP + 1):
+        prev = b.add("Dense", {"units": 64, "activation": activation, "kernel_initializer": initializer},
+                     f"hidden_{i}", after=prev)
+        if batch_norm:
+            prev = b.add("BatchNormalization", {}, f"norm_{i}", after=prev)
+    d = b.add("Dense", {"units": 10, "activation": "softmax"}, "digit", after=prev)
+    b.add("Output", {"loss": "sparse_categorical_crossentropy", "metrics": ["accuracy"]}, "digit_out", after=d)
+    b.wrap(6)
+    return b.g
+
+
+def deep_sigmoid():
+    g = deep_mlp("deep_sigmoid", "sigmoid", "random_normal", batch_norm=False)
+    return project("deep_sigmoid", f"A deep MLP ({DEEP} hidden sigmoid layers of 64, plain random-normal initialiser, "
+                   "no normalisation) on the 8×8 digits as 64 values. Its gradients vanish: the first layers get "
+                   "less than a millionth of the output layer's gradient, and it barely learns in the epochs it is given. "
+                   "Compare deep_relu_bn.", g,
+                   {"source": "builtin", "name": "digits", "form": "flat", "validation_split": 0.15,
+                    "test_split": 0.15, "seed": 0},
+                   epochs=DEEP_EPOCHS, batch_size=32, lr=DEEP_LR, optimizer="sgd")
+
+
+def deep_relu_bn():
+    g = deep_mlp("deep_relu_bn", "relu", "he_normal", batch_norm=True)
+    return project("deep_relu_bn", f"The same depth as deep_sigmoid ({DEEP} hidden layers of 64) with ReLU, He "
+                   "initialisation and batch normalisation after each layer: the gradients keep their size from the "
+                   "output to the input and it learns.", g,
+                   {"source": "builtin", "name": "digits", "form": "flat", "validation_split": 0.15,
+                    "test_split": 0.15, "seed": 0},
+                   epochs=DEEP_EPOCHS, batch_size=32, lr=DEEP_LR, optimizer="sgd")
+
+
+DEEP_EPOCHS, DEEP_LR = 20, 0.05
+
 EXAMPLES = {"digits_cnn": digits_cnn, "tabular_mlp": tabular_mlp, "sequence_lstm": sequence_lstm,
-            "attention": attention, "two_heads": two_heads, "two_inputs": two_inputs}
+            "attention": attention, "two_heads": two_heads, "two_inputs": two_inputs,
+            "deep_sigmoid": deep_sigmoid, "deep_relu_bn": deep_relu_bn}
 
 
 def main(argv):
