@@ -6,6 +6,7 @@
     layerwise export PROJECT --out F    .h5 / .keras / .py
     layerwise import MODEL --out P      a Keras model file as an editable project
     layerwise catalog                   the layer catalog as a Markdown table
+    layerwise runs PROJECT [...]        the training runs recorded for a project, compared or exported
     layerwise profile PROJECT [...]     measured latency of the model and of each node
 
 Exit codes: 0 ok; 1 the graph (or training) has problems; 2 bad input (file, setting); 130 interrupted.
@@ -25,10 +26,11 @@ from .common import OneLineErrors, fail
 from .export import export_cmd
 from .importing import import_cmd
 from .profile import profile_cmd
+from .runs import runs_cmd
 from .train import train
 
 COMMANDS = {"check": check, "train": train, "export": export_cmd, "import": import_cmd, "catalog": catalog_cmd,
-            "profile": profile_cmd}
+            "profile": profile_cmd, "runs": runs_cmd}
 GROUP_OPTIONS = ("--help", "-h", "--version")
 
 

@@ -69,5 +69,10 @@ class TrainingError(LayerwiseError):
         self.kind = kind
 
 
+class RunsError(LayerwiseError):
+    """The runs database beside a project (``<project>.runs.sqlite``) cannot be read or written: not a database,
+    damaged, from a newer Layerwise, or no such run. The message names the file."""
+
+
 class ModelFileError(LayerwiseError):
     """A model file cannot be imported (missing, corrupt, not a Keras model, unsafe)."""
