@@ -137,16 +137,20 @@ def graph_cost(graph, result, training=None, compile=None, trusted=False) -> Cos
 def _src_shape(result, edge):
     """The shape an edge carries: its source's output (the one of its output port, for a node with several)."""
     info = result.nodes.get(edge.src)
-    shape = info.shape if info is not None else None
-    if isinstance(shape, list):
-        i = getattr(edge, "src_port", 0) or 0
-        return shape[i] if i < len(shape) else None
-    return shape
+    if info is None:
+        return None
+    port = getattr(edge, "src_port", 0) or 0
+    if hasattr(info, "output_shape"):
+        return info.output_shape(port)
+    return info.shape if port == 0 else None
 
 
 def _out_shapes(info):
-    s = info.shape
-    return [x for x in s if x is not None] if isinstance(s, list) else ([s] if s is not None else [])
+    """Every output's shape (a node with several outputs has them all in ``info.outputs``)."""
+    outs = getattr(info, "outputs", None)
+    if outs is None:
+        outs = [info.shape]
+    return [s for s in outs if isinstance(s, tuple)]
 
 
 def node_cost(n, info, in_shapes, act_bytes=4, trusted=False, unknown=None):
