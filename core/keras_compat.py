@@ -26,10 +26,12 @@ INTERNALS = (
     ("keras.src.utils", "is_default"),
     ("keras.src.utils.python_utils", "pythonify_logs"),
     ("keras.src.ops.operation", "Operation"),
+    ("keras.src.utils.module_utils", "tensorflow"),
 )
 # private attributes of Keras objects read here: (what has it, attribute)
 PRIVATE_ATTRIBUTES = (("a called keras.layers.Layer", "_inbound_nodes"),
-                      ("keras.callbacks.CallbackList", "callbacks"))
+                      ("keras.callbacks.CallbackList", "callbacks"),
+                      ("keras.src.utils.module_utils.tensorflow (a LazyModule)", "_available"))
 
 # where Keras 3 keeps its operations (``keras.ops`` is the public face of ``keras.src.ops``)
 OPS_PACKAGES = ("keras.src.ops", "keras.ops")
@@ -93,6 +95,24 @@ def raw_batch_callback_list(callbacks, raw, **kwargs):
                     c.on_test_batch_end(batch, logs=py)
 
     return RawBatchCallbackList(callbacks, **kwargs)
+
+
+# -- seeds ------------------------------------------------------------------------------------------------------------
+def set_random_seed(seed):
+    """``keras.utils.set_random_seed(seed)``; under JAX or PyTorch, while TensorFlow is not loaded, without importing
+    it (Keras seeds ``tf.random`` whenever TensorFlow can be imported, which costs a JAX run seconds and memory)."""
+    import sys
+
+    import keras
+    lazy = _internal("keras.src.utils.module_utils", "tensorflow")
+    if keras.backend.backend() == "tensorflow" or "tensorflow" in sys.modules or lazy._available is not None:
+        keras.utils.set_random_seed(seed)
+        return
+    lazy._available = False
+    try:
+        keras.utils.set_random_seed(seed)
+    finally:
+        lazy._available = None
 
 
 # -- operations and layer calls -------------------------------------------------------------------------------------

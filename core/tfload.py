@@ -54,7 +54,8 @@ def import_keras():
         os.environ.setdefault("ABSL_MIN_LOG_LEVEL", "3")
         main = threading.current_thread() is threading.main_thread()
         with quiet_stderr() if main else contextlib.nullcontext():
-            import tensorflow  # noqa: F401
+            if os.environ.get("KERAS_BACKEND", "tensorflow").strip().lower() in ("", "tensorflow"):
+                import tensorflow  # noqa: F401  (under JAX / PyTorch, a backend worker, TensorFlow is not needed)
             import keras
             try:
                 import absl.logging

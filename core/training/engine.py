@@ -6,10 +6,12 @@ import time
 from dataclasses import dataclass
 
 from ..errors import DataError, SettingsError
+from ..keras_compat import set_random_seed
 from .cache import MODELS, RUN_LOCK
 from .callbacks import Abort, Reporter, callback_list, close_tensorboard, engine_callback, settings_callbacks, \
     tensorboard_dir
 from .config import TrainConfig, TrainResult, TrainState
+from . import neutral
 from .devices import pick_device
 from .evaluate import evaluate_split
 from .failures import training_error
@@ -40,7 +42,7 @@ def run(project, data=None, config: TrainConfig | None = None, state: TrainState
     """Train the project's network. See the ``core.training`` docstring."""
     from ..tfload import import_keras
     keras = import_keras()
-    import tensorflow as tf
+    tf = neutral.tensorflow()   # None under JAX / PyTorch (a backend worker's process)
     t_start = time.perf_counter()
     state = state if state is not None else TrainState()
     cfg = config if config is not None else TrainConfig.from_project(project)
@@ -54,7 +56,7 @@ def run(project, data=None, config: TrainConfig | None = None, state: TrainState
         inputs = _prepare_data(project, data)   # before building: a dataset that does not fit is reported first
         policy_before = keras.mixed_precision.global_policy().name
         try:
-            with tf.device(device.tf_name):
+            with neutral.device_scope(keras, tf, device.tf_name):
                 steps = _steps_per_epoch(inputs, cfg.batch_size)
                 build = _build_and_compile(keras, project, cfg, build, inputs.train, device, steps, warnings)
                 engine, error, samples_per_s = _fit(keras, tf, project, cfg, state, build, inputs, device, steps,
@@ -72,7 +74,8 @@ def run(project, data=None, config: TrainConfig | None = None, state: TrainState
 
 # -- the steps ---------------------------------------------------------------------------------------------------
 def _choose_device(cfg, warnings) -> Device:
-    tf_name, name, kind = pick_device(cfg.device)
+    pick = pick_device if neutral.tensorflow() is not None else neutral.pick_backend_device
+    tf_name, name, kind = pick(cfg.device)
     mixed = bool(cfg.mixed_precision)
     if mixed and kind != "gpu":
         warnings.append("mixed precision needs a GPU; training on the CPU in float32")
@@ -103,8 +106,7 @@ def _steps_per_epoch(inputs, batch_size):
     """Batches per epoch (None when a streamed split does not know its length)."""
     if isinstance(inputs.train, tuple):
         return steps_for(inputs.n_train, batch_size)
-    card = int(inputs.train.cardinality().numpy())
-    return card if card > 0 else None
+    return neutral.steps_of(inputs.train)
 
 
 def _build_and_compile(keras, project, cfg, build, train, device, steps, warnings):
@@ -116,7 +118,7 @@ def _build_and_compile(keras, project, cfg, build, train, device, steps, warning
             compile_model(build, project, steps)
         return build
     keras.backend.clear_session(free_memory=False)
-    keras.utils.set_random_seed(cfg.seed)
+    set_random_seed(cfg.seed)
     if device.mixed:
         keras.mixed_precision.set_global_policy("mixed_float16")
     fresh = build_fresh(project, cfg.keep_weights)
@@ -137,7 +139,7 @@ def _feature_maps(keras, tf, build, graph, dataset, cfg):
     if feature_x is None:
         return None, None
     feats = MODELS.features_fn(keras, build, graph, cfg.feature_nodes)
-    feature_x = [tf.constant(a) for a in feature_x]
+    feature_x = neutral.tensors(feature_x)
     if feats is not None:
         feats[0](feature_x)
     return feature_x, feats

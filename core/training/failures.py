@@ -24,13 +24,13 @@ def training_error(exc, tf):
     """The ``TrainingError`` that reports ``exc`` (raised inside fit or the test evaluation)."""
     if isinstance(exc, TrainingError):
         return exc
-    if isinstance(exc, tf.errors.ResourceExhaustedError):
+    from .neutral import data_errors, is_oom
+    if is_oom(exc, tf):
         return TrainingError("out of memory while training: use a smaller batch size or a smaller network "
                              f"({plain_message(exc)})", kind="oom")
     if isinstance(exc, MemoryError):
         return TrainingError("out of memory while training: use a smaller batch size or a smaller network",
                              kind="oom")
-    if isinstance(exc, (DataError, tf.errors.InvalidArgumentError, tf.errors.DataLossError,
-                        tf.errors.NotFoundError, tf.errors.FailedPreconditionError, StopIteration)):
+    if isinstance(exc, (DataError, StopIteration) + data_errors(tf)):
         return TrainingError(f"a data error stopped training: {plain_message(exc)}", kind="data")
     return TrainingError(f"training failed: {type(exc).__name__}: {plain_message(exc)}", kind="error")

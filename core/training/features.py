@@ -33,7 +33,7 @@ def feature_batch(dataset, graph, cfg):
 
 def features_fn(keras, build, graph, node_ids):
     """A traced function x -> {node_id: activations, node_id + ':scores': attention scores}."""
-    import tensorflow as tf
+    from .neutral import traced
     feat = [k for k in node_ids if k in build.tensors]
     att = [k for k in feat if graph.nodes[k].type == "MultiHeadAttention" and k in build.layers]
     att_inputs = {k: graph.inputs_of(k) for k in att}
@@ -60,6 +60,6 @@ def features_fn(keras, build, graph, node_ids):
             scores.append(s)
         return res[:n_feat] + scores
 
-    fn = tf.function(call, reduce_retracing=True)
+    fn = traced(call)
     names = feat + [f"{k}:scores" for k in att]
     return fn, names, sub
