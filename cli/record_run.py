@@ -20,7 +20,7 @@ def start_recording(project_file, project, cfg, enabled=True):
         return None
     from core.experiments.record import RunRecorder
     try:
-        rec = RunRecorder(project_file, project, cfg)
+        rec = RunRecorder(project_file, project, cfg, lazy=True)
     except RunsError as e:
         fail(f"{e}; or train with --no-record")
     cfg.extra_callbacks = [*(cfg.extra_callbacks or ()), rec.callback]
@@ -46,7 +46,7 @@ def guarded(rec):
 
 def finish_recording(rec, result):
     """Record how ``result`` ended; say where, and whether recording broke off."""
-    if rec is None:
+    if rec is None or rec.run_id is None:
         return
     try:
         status = rec.finish(result)

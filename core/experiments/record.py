@@ -56,6 +56,9 @@ def final_metrics(history, epochs=None) -> dict:
     for k, v in (history or {}).items():
         if isinstance(v, (list, tuple)) and v:
             out[k] = v[-1]
+    done = max((len(v) for v in (history or {}).values() if isinstance(v, (list, tuple))), default=0)
+    if epochs and len(epochs) > done:     # the run broke off after an epoch the engine did not count
+        out = {}
     if not out and epochs:
         out = dict(epochs[-1])
         out.pop("epoch", None)
@@ -78,15 +81,25 @@ def status_of(result) -> tuple:
 
 class RunRecorder:
     """One run of ``project`` (saved at ``project_path``) with ``config`` (a TrainConfig). Opening the database
-    raises ``RunsError`` (a damaged or newer file), before anything trains."""
+    raises ``RunsError`` (a damaged or newer file), before anything trains.
+
+    ``lazy``: the run (and a database that does not exist yet) is created only when training starts (the
+    callback is made), so that bad input refused before that leaves nothing on disk; ``fail()`` before then
+    records nothing. Otherwise the run exists from the start, status "running"."""
 
     batch_interval = 0.5     # seconds between sampled batches
     flush_s = 5.0            # sampled batches are written at least this often
 
-    def __init__(self, project_path, project, config, *, sweep=None, trial=None, name=None, store=None):
-        self.store = store if store is not None else RunStore(runs_path(project_path))
-        self.run_id = self.store.start(snapshot(project, config), name=name, sweep=sweep, trial=trial,
-                                       seed=getattr(config, "seed", 0), device=getattr(config, "device", None))
+    def __init__(self, project_path, project, config, *, sweep=None, trial=None, name=None, store=None, lazy=False):
+        path = runs_path(project_path) if store is None else store.path
+        self.path = path
+        self.store = store if store is not None or (lazy and not path.exists()) else RunStore(path)
+        self._start = dict(snapshot=snapshot(project, config), name=name, sweep=sweep, trial=trial,
+                           seed=getattr(config, "seed", 0), device=getattr(config, "device", None))
+        self.run_id = None
+        self.lazy = lazy
+        if not lazy:
+            self.begin()
         self.epochs = []
         self.pending = []
         self.done = False
@@ -114,8 +127,21 @@ class RunRecorder:
             except RunsError as e:
                 self.broken = str(e)
 
+    def begin(self):
+        """Create the run now (once); returns its id."""
+        if self.run_id is None:
+            if self.store is None:
+                self.store = RunStore(self.path)
+            self.run_id = self.store.start(self._start.pop("snapshot"), **self._start)
+        return self.run_id
+
     def callback(self, keras, build, inputs):
         """A factory for ``TrainConfig.extra_callbacks``: the Keras callback that records this run."""
+        try:
+            self.begin()
+        except RunsError as e:      # the database cannot be written: train anyway, unrecorded
+            self.broken = str(e)
+            return None
         return _make_callback(keras, self)
 
     # -- the end ---------------------------------------------------------------------------------------------
@@ -133,8 +159,10 @@ class RunRecorder:
         self._end(status, str(exc) or type(exc).__name__, metrics=final_metrics(None, self.epochs))
 
     def _end(self, status, message, **kw):
-        if self.done:
-            return
+        if self.done or (self.run_id is None and self.lazy):
+            self.done = True
+            return        # a lazy run that never started training is not recorded
+        self.begin()
         self.done = True
         try:
             self.flush()
