@@ -138,7 +138,7 @@ def test_export_exit_1_when_the_graph_cannot_be_built(tmp_path):
 
 def test_export_exit_2_for_bad_input(tmp_path):
     assert_exit_2(invoke("export", not_json(tmp_path), "--out", tmp_path / "x.h5"), "not valid JSON")
-    assert_exit_2(invoke("export", DIGITS, "--out", tmp_path / "x.onnx"), "onnx")
+    assert_exit_2(invoke("export", DIGITS, "--out", tmp_path / "x.pb"), "x.pb", ".onnx", ".tflite")
     assert_exit_2(invoke("export", DIGITS, "--out", tmp_path / "no" / "such" / "x.py"), "x.py")
 
 
