@@ -138,6 +138,9 @@ class CliState(TrainState):
 @click.option("--epochs", type=int, default=None, help="number of epochs (default: the project's setting)")
 @click.option("--batch-size", type=int, default=None, help="samples per batch (default: the project's setting)")
 @click.option("--device", default=None, help="auto (a GPU where there is one), cpu, gpu or gpu:N")
+@click.option("--backend", default=None,
+              help="Keras backend: tensorflow (default), jax or torch (the [jax] / [torch] extra); JAX and PyTorch "
+                   "train in a child process")
 @click.option("--mixed-precision", is_flag=True, default=None, help="float16 compute on a GPU (ignored on the CPU)")
 @click.option("--seed", type=int, default=None, help="random seed (default: the project's setting)")
 @click.option("--keep-weights", is_flag=True, help="start from the weights saved with the project instead of fresh ones")
@@ -155,7 +158,7 @@ class CliState(TrainState):
               help="write per-layer gradient statistics to FILE.jsonl (one JSON object per probe) and print the "
                    "problems they show")
 def train(project, epochs, batch_size, device, mixed_precision, seed, keep_weights, tensorboard, out, no_save,
-          trust=False, fresh_weights=False, no_record=False, telemetry=None):
+          trust=False, fresh_weights=False, no_record=False, telemetry=None, backend=None):
     """Train PROJECT's network on its dataset; save the weights beside it (PROJECT.weights.h5)."""
     _check_options(out, fresh_weights, keep_weights, epochs, batch_size)
     quiet_tf()
@@ -164,7 +167,9 @@ def train(project, epochs, batch_size, device, mixed_precision, seed, keep_weigh
     try:
         cfg = TrainConfig.from_project(p, epochs=epochs, batch_size=batch_size, device=device,
                                        mixed_precision=mixed_precision, seed=seed, keep_weights=keep_weights or None,
-                                       tensorboard_dir=tensorboard, report_interval=0.1)
+                                       tensorboard_dir=tensorboard, report_interval=0.1, backend=backend)
+        from core.training.backends import check
+        cfg.backend = check(cfg.backend)   # installed (else: which extra to install)
     except SettingsError as e:
         fail(_flagged(str(e)))
     _check_start_weights(p, cfg.keep_weights)
@@ -206,7 +211,7 @@ def _check_options(out, fresh_weights, keep_weights, epochs, batch_size):
 
 def _run_with_ctrl_c(project, p, cfg, state, recorder=None):
     """The run; Ctrl+C stops at the end of the current batch and keeps the weights, a second Ctrl+C quits at once."""
-    from core.training import run
+    from core.training.worker_client import run_with_backend
     previous = None
     interrupted = {"n": 0}
 
@@ -222,7 +227,7 @@ def _run_with_ctrl_c(project, p, cfg, state, recorder=None):
         previous = signal.signal(signal.SIGINT, on_sigint)
     try:
         with guarded(recorder):
-            return run(p, config=cfg, state=state)
+            return run_with_backend(p, cfg, state)   # in a child process for JAX / PyTorch
     except BuildError as e:
         click.echo(f"error: cannot train {project}: {e}", err=True)
         sys.exit(1)
@@ -296,7 +301,7 @@ def _check_start_weights(p, keep_weights):
 def _flagged(msg):
     """Name the command-line option where the message is about one."""
     for setting, flag in (("epochs ", "--epochs"), ("batch size ", "--batch-size"), ("device ", "--device"),
-                          ("seed ", "--seed")):
+                          ("seed ", "--seed"), ("backend ", "--backend")):
         if msg.startswith(setting):
             return f"{flag}: {msg}"
     return msg

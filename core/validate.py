@@ -26,6 +26,7 @@ MAX_TEXT = 1_000                  # characters of a short text setting (device, 
 DEVICE_RE = re.compile(r"auto|cpu|gpu(:\d{1,3})?")
 MONITOR_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]{0,99}")
 DEVICES = "auto, cpu, gpu or gpu:N"
+BACKENDS = ("tensorflow", "jax", "torch")   # Keras backends (core.training.backends)
 CLIP_KEYS = ("clipnorm", "clipvalue", "global_clipnorm")
 # the cost budget's limits (training.budget; core.cost.budget), each in words
 BUDGET_KEYS = {"max_params": "parameters", "max_macs": "MACs per sample", "max_size_mb": "model size (MB of weights)",
@@ -214,6 +215,9 @@ def training_problems(t, path="training"):
                 int_problem(f"{path}.seed", t.get("seed", 0), 0, MAX_SEED),
                 bool_problem(f"{path}.mixed_precision", t.get("mixed_precision", False)))
     out += budget_problems(t.get("budget"), f"{path}.budget")
+    be = t.get("backend", "tensorflow")
+    if not isinstance(be, str) or be.strip().lower() not in BACKENDS:
+        out.append(f'"{path}.backend" must be tensorflow, jax or torch, got {short(be)}')
     dev = t.get("device", "auto")
     if not isinstance(dev, str) or not DEVICE_RE.fullmatch(dev.strip().lower()):
         out.append(f'"{path}.device" must be {DEVICES}, got {short(dev)}')

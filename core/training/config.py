@@ -24,6 +24,7 @@ class TrainConfig:
     feature_every: int = 50                 # batches; 0 = at each epoch end only
     tensorboard_dir: str | None = None
     keep_weights: bool = False              # start from the weights the nodes carry (continue / fine-tune)
+    backend: str = "tensorflow"             # Keras backend: "tensorflow" | "jax" | "torch" (core.training.backends)
     # Extensions (telemetry, run records, checkpoints): each is called as ``f(keras, build, inputs)`` once the
     # model is built and compiled, and returns a Keras callback (or None); they run before the engine's reporter.
     extra_callbacks: list = ()
@@ -33,7 +34,7 @@ class TrainConfig:
         """Settings from ``project.training``; keyword overrides win (None means "not given")."""
         t = dict(project.training or {})
         kw = {}
-        for name in ("epochs", "batch_size", "device", "mixed_precision", "seed", "early_stopping"):
+        for name in ("epochs", "batch_size", "device", "mixed_precision", "seed", "early_stopping", "backend"):
             if name in t:
                 kw[name] = t[name]
         known = {f.name for f in fields(cls)}
@@ -69,6 +70,8 @@ class TrainConfig:
         if not re.fullmatch(r"auto|cpu|gpu(:\d+)?", dev):
             raise SettingsError(f"device must be auto, cpu, gpu or gpu:N, got {self.device!r}")
         self.device = dev
+        from .backends import normalize
+        self.backend = normalize(self.backend)
         try:
             self.report_interval = float(self.report_interval)
         except (TypeError, ValueError):
