@@ -92,29 +92,33 @@ class Explainer:
 
     @staticmethod
     def _score(y, c):
+        """The score of class ``c`` (a (1,) tensor; -1: the predicted class) per sample, and the class."""
         import tensorflow as tf
         flat = tf.reshape(tf.cast(y, "float32"), [tf.shape(y)[0], -1])
-        return tf.gather(flat, c, axis=1)
+        c = tf.where(c < 0, tf.cast(tf.argmax(flat[0])[None], c.dtype), c)
+        return tf.gather(flat, c, axis=1), c
 
     def _saliency(self, xs, out, c):
         tf = self.tf
         with tf.GradientTape() as tape:
             tape.watch(xs[0])
             ys = self._outputs(xs)
-            score = tf.reduce_sum(self._score(ys[out], c))
+            score, c = self._score(ys[out], c)
+            score = tf.reduce_sum(score)
         g = tape.gradient(score, xs[0])
         if g is None:
-            return tf.zeros_like(xs[0]), tf.cast(ys[out], "float32"), tf.constant(False)
-        return g, tf.cast(ys[out], "float32"), tf.constant(True)
+            return tf.zeros_like(xs[0]), tf.cast(ys[out], "float32"), c, tf.constant(False)
+        return g, tf.cast(ys[out], "float32"), c, tf.constant(True)
 
     def saliency(self, xs, out, c):
+        """(gradient of class ``c``'s score w.r.t. the first input, the output values, the class) for one sample;
+        ``c`` = -1: the predicted class."""
         tf = self.tf
-        g, y, ok = self._sal([tf.constant(a, "float32") if a.dtype.kind == "f" else tf.constant(a) for a in xs],
-                             int(out), tf.constant([int(c)]))
+        g, y, c, ok = self._sal([tf.constant(a) for a in xs], int(out), tf.constant([int(c)]))
         if not bool(ok):
             raise ExplainError("no gradient flows from the output back to the input: a non-differentiable step "
                                "(an integer cast, argmax, rounding) lies between them")
-        return g.numpy()[0], np.asarray(y)[0]
+        return g.numpy()[0], np.asarray(y)[0], int(c.numpy()[0])
 
     def cam_fn(self, node_id):
         fn = self._cams.get(node_id)
@@ -127,7 +131,7 @@ class Explainer:
                 with tf.GradientTape() as tape:
                     res = self._outputs(xs, sub)
                     a, ys = res[0], res[1:]
-                    score = tf.reduce_sum(self._score(ys[out], c))
+                    score = tf.reduce_sum(self._score(ys[out], c)[0])
                 g = tape.gradient(score, a)
                 if g is None:
                     return tf.zeros(tf.shape(a)[:-1]), tf.constant(False)
@@ -144,7 +148,7 @@ class Explainer:
         x0 = xs[0].astype("float32")
         alphas = (np.arange(1, steps + 1, dtype="float32") / steps).reshape((-1,) + (1,) * (x0.ndim - 1))
         path = [alphas * x0] + [np.repeat(a, steps, axis=0) for a in xs[1:]]
-        g, _y, ok = self._sal([tf.constant(a) for a in path], int(out), tf.constant([int(c)]))
+        g, _y, _c, ok = self._sal([tf.constant(a) for a in path], int(out), tf.constant([int(c)]))
         if not bool(ok):
             raise ExplainError("no gradient flows from the output back to the input: a non-differentiable step "
                                "(an integer cast, argmax, rounding) lies between them")
@@ -197,12 +201,11 @@ def explain_sample(build, graph, xs, output=None, class_index=None, layer=None, 
     out = _output_index(build, graph, output)
     cam_node = _check_cam_node(build, graph, layer) if layer else None
     xs = [np.asarray(a) for a in xs]
-    g0, y0 = ex.saliency(xs, out, 0)
-    probs = np.asarray(y0, dtype="float64").reshape(-1)
-    c = int(np.argmax(probs)) if class_index is None else int(class_index)
-    if not 0 <= c < probs.size:
-        raise ExplainError(f"class {c} is out of range: the output has {probs.size} value(s)")
-    g, _ = ex.saliency(xs, out, c) if c != 0 else (g0, y0)
+    size = int(np.prod([d or 1 for d in build.model.outputs[out].shape[1:]]))
+    if class_index is not None and not 0 <= int(class_index) < size:
+        raise ExplainError(f"class {class_index} is out of range: the output has {size} value(s)")
+    g, y, c = ex.saliency(xs, out, -1 if class_index is None else int(class_index))
+    probs = np.asarray(y, dtype="float64").reshape(-1)
     x = xs[0][0]
     res = Explanation(_kind(x), x, g, graph.nodes[build.outputs[out]].name, c if probs.size > 1 else None,
                       float(probs[c]), probs if probs.size > 1 else None)

@@ -11,13 +11,15 @@ from .diagnose import diagnose
 from .probe import TelemetryError, probe_for
 
 DEFAULT_INTERVAL = 0.5   # seconds between probes (at most two a second)
+SHARE = 0.02             # ... and further apart when a probe costs more than this share of the time
 
 
-def telemetry_callback(project, sink, interval=DEFAULT_INTERVAL, histograms=False, warn=None):
+def telemetry_callback(project, sink, interval=DEFAULT_INTERVAL, histograms=False, warn=None, share=SHARE):
     """``f(keras, build, inputs)`` for ``TrainConfig.extra_callbacks``. ``sink(record)`` gets one dict per probe:
     ``epoch``, ``step``, ``time_s``, ``lr``, ``loss``, ``layers`` ({node name: figures}), ``problems`` (Problem
     objects) and, with ``histograms``, ``hist``. A model the probe cannot measure: ``warn(message)`` and no
-    callback; the run goes on unaffected."""
+    callback; the run goes on unaffected. Probes are ``interval`` seconds apart, or further when one costs more
+    than ``share`` of the time between them (0: no such limit)."""
     def make(keras, build, inputs):
         try:
             probe = probe_for(build, project.graph, inputs.train, histograms)
@@ -25,7 +27,7 @@ def telemetry_callback(project, sink, interval=DEFAULT_INTERVAL, histograms=Fals
             if warn is not None:
                 warn(f"gradient view off: {e}")
             return None
-        return _callback_class(keras)(probe, sink, float(interval), warn)
+        return _callback_class(keras)(probe, sink, float(interval), warn, float(share or 0.0))
     return make
 
 
@@ -33,11 +35,12 @@ def _callback_class(keras):
     class TelemetryCallback(keras.callbacks.Callback):
         """Only batch *begin* hooks: the engine's callback list then never converts batch logs for it."""
 
-        def __init__(self, probe, sink, interval, warn):
+        def __init__(self, probe, sink, interval, warn, share):
             super().__init__()
-            self.probe, self.sink, self.interval, self.warn = probe, sink, interval, warn
+            self.probe, self.sink, self.interval, self.warn, self.share = probe, sink, interval, warn, share
             self.epoch, self.pending, self.next_at, self.t0 = 0, None, 0.0, time.perf_counter()
             self.off = False
+            self.cost = self.snap_cost = 0.0   # seconds the last probe took (copy + measure)
 
         def on_train_begin(self, logs=None):
             self.t0 = time.perf_counter()
@@ -53,17 +56,19 @@ def _callback_class(keras):
                 self._measure()
             now = time.perf_counter()
             if now >= self.next_at:
-                self.next_at = now + self.interval
+                self.next_at = now + max(self.interval, self.cost / self.share if self.share else 0.0)
                 self.probe.snapshot()
-                self.pending = (self.epoch, batch)
+                self.snap_cost = time.perf_counter() - now
+                self.pending = (self.epoch, batch, now)
 
         def on_epoch_end(self, epoch, logs=None):
             if self.pending is not None and not self.off:
                 self._measure()
 
         def _measure(self):
-            epoch, step = self.pending
+            epoch, step, _t = self.pending
             self.pending = None
+            t0 = time.perf_counter()
             try:
                 rec = self.probe.measure()
             except Exception as e:  # noqa: BLE001 - the view never stops a run
@@ -75,6 +80,7 @@ def _callback_class(keras):
                    "lr": _lr(self.model), **rec}
             rec["problems"] = diagnose(rec)
             self.sink(rec)
+            self.cost = time.perf_counter() - t0 + self.snap_cost
 
     return TelemetryCallback
 

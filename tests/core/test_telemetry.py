@@ -117,7 +117,7 @@ def test_the_probe_never_changes_training_results():
         cfg = TrainConfig.from_project(p, seed=5)
         recs = []
         if with_probe:   # the probe at every batch: as much interference as it can have
-            cfg.extra_callbacks = [telemetry_callback(p, recs.append, interval=0.0)]
+            cfg.extra_callbacks = [telemetry_callback(p, recs.append, interval=0.0, share=0)]
         res = run(p, config=cfg)
         assert res.error is None
         return [w.copy() for w in res.build.model.get_weights()], res.history["loss"], recs
