@@ -10,7 +10,7 @@ import logging
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QScrollArea, QTabBar, QTabWidget, QUndoView, QWidget
 
-from . import icons, paths, safe, theme, transfer_ui, workbench
+from . import cost_overlay, experiments, icons, paths, safe, theme, transfer_ui, workbench
 from .actions import Actions
 from .document import Document
 from .editor.canvas import CanvasWidget
@@ -25,7 +25,8 @@ from .panels.summary import SummaryPanel
 log = logging.getLogger(__name__)
 # the parts installed after the first paint, each by its install(window) (see app.contracts); keyed by name in
 # ``window.plugins``
-PLUGINS = (("app.workbench", workbench.install), ("app.transfer_ui", transfer_ui.install))
+PLUGINS = (("app.workbench", workbench.install), ("app.transfer_ui", transfer_ui.install),
+           ("app.experiments", experiments.install))
 STATE_VERSION = 3
 MAX_PANEL_MIN = (360, 160)   # larger minimum sizes scroll inside their dock
 
@@ -55,6 +56,7 @@ class MainWindow(QMainWindow):
         self.actions_ = Actions(self)
         self.actions_.build_menus()
         self.actions_.build_toolbar()
+        self.cost_overlay = cost_overlay.install(self)   # View → Cost Overlay, Profile Model; Summary cost lines
         self._build_status()
         self._connect()
         self.scene.snap = paths.settings().value("snap", True, type=bool)

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem
 from core import catalog
 from core.node_settings import is_frozen
 
-from .. import safe
+from .. import cost_overlay, safe
 from . import port_item
 from .style import FOOT_H, GRID, HEAD_H, LOD_SIMPLE, LOD_TEXT, NODE_H, NODE_W, PORT_R, PORT_STEP, RADIUS
 
@@ -100,6 +100,7 @@ class NodeItem(QGraphicsItem):
         self.error = None
         self.has_shape = False
         self.hot = None            # (side, index, ok) while a connection is dragged over a port
+        self.overlay = None        # (share 0..1, figure text) while the cost overlay is on (app.cost_overlay)
         self._connecting = False
         self._brect = QRectF()
         self.refresh(node)
@@ -244,6 +245,8 @@ class NodeItem(QGraphicsItem):
         painter.drawRoundedRect(self._card.translated(0, 2.5), RADIUS, RADIUS)
         painter.setBrush(st.card_brush)
         painter.drawRoundedRect(self._card, RADIUS, RADIUS)
+        if self.overlay is not None:
+            cost_overlay.paint_tint(painter, self)
         soft = st.error_soft if self.error else st.category_soft.get(self.category, st.category_soft["Other"])
         if lod >= LOD_TEXT:
             painter.setBrush(soft)
@@ -282,7 +285,10 @@ class NodeItem(QGraphicsItem):
         painter.drawText(QPointF(tx, 25), self._name_e)
         painter.setFont(st.body_font)
         painter.setPen(st.muted)
-        painter.drawText(QPointF(tx, 42), self._summary_e)
+        if self.overlay is None:
+            painter.drawText(QPointF(tx, 42), self._summary_e)
+        else:   # the cost overlay's figure instead of the type line
+            cost_overlay.paint_figure(painter, self, st, QPointF(tx, 42))
         painter.setPen(st.divider_pen)
         painter.drawLine(QPointF(1, HEAD_H), QPointF(self.w - 1, HEAD_H))
         if self.foot != HEAD_H:

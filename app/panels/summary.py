@@ -39,8 +39,13 @@ class SummaryPanel(QWidget):
         grid.setColumnStretch(0, 1)
         self.layers = QLabel("", self)
         self.layers.setProperty("role", "muted")
+        self.cost = QLabel("", self)   # the cost totals and the budget (app.cost_overlay)
+        self.cost.setProperty("role", "muted")
+        self.cost.setWordWrap(True)
+        self.cost.setTextFormat(Qt.TextFormat.RichText)
         lay.addWidget(card)
         lay.addWidget(self.layers)
+        lay.addWidget(self.cost)
         document.inference_updated.connect(self.show_result)
         document.project_changed.connect(lambda _p: self.show_result(None))
         self.show_result(document.result)
@@ -56,6 +61,10 @@ class SummaryPanel(QWidget):
         self.values["total"].setText(f"{result.total:,}")
         self.values["trainable"].setText(f"{result.trainable:,}")
         self.values["non_trainable"].setText(f"{result.non_trainable:,}")
+
+    def show_cost(self, html_text):
+        self.cost.setText(html_text)
+        self.cost.setVisible(bool(html_text))
 
     def text(self):
         return {k: v.text() for k, v in self.values.items()}

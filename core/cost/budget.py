@@ -21,6 +21,7 @@ class Excess:
     limit: float
     value: float
     text: str         # "MACs per sample 3.88 G over the budget of 1 G"
+    short: str = ""   # "MACs per sample 3.88 G > 1 G"
 
 
 def budget_of(training) -> dict:
@@ -46,7 +47,8 @@ def over_budget(report, budget, latency_ms=None) -> list:
         value, fmt = values[key]
         if value is not None and value > limit:
             what = BUDGET_KEYS[key]
-            out.append(Excess(key, what, limit, value, f"{what} {fmt(value)} over the budget of {fmt(limit)}"))
+            out.append(Excess(key, what, limit, value, f"{what} {fmt(value)} over the budget of {fmt(limit)}",
+                              f"{what} {fmt(value)} > {fmt(limit)}"))
     return out
 
 
