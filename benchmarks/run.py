@@ -18,7 +18,7 @@ sys.path.append(str(HERE))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-GROUPS = ["core_figures", "engine", "editor", "workbench", "transfer", "cost", "deploy", "backprop"]
+GROUPS = ["core_figures", "engine", "editor", "workbench", "transfer", "cost", "deploy", "backprop", "sweeps"]
 
 
 def all_figures():

@@ -9,6 +9,7 @@
     layerwise runs PROJECT [...]        the training runs recorded for a project, compared or exported
     layerwise profile PROJECT [...]     measured latency of the model and of each node
     layerwise explain PROJECT --sample I --out F.png   why the network predicts what it does for a sample
+    layerwise sweep PROJECT --trials N [--dim PATH=SPEC ...]   a hyperparameter sweep (Optuna), resumable
 
 Exit codes: 0 ok; 1 the graph (or training) has problems; 2 bad input (file, setting); 130 interrupted.
 """
@@ -29,11 +30,12 @@ from .explain import explain_cmd
 from .importing import import_cmd
 from .profile import profile_cmd
 from .runs import runs_cmd
+from .sweep import sweep_cmd
 from .train import train
 
 COMMANDS = {"check": check, "train": train, "export": export_cmd, "import": import_cmd, "catalog": catalog_cmd,
             "profile": profile_cmd, "runs": runs_cmd,
-            "explain": explain_cmd}
+            "explain": explain_cmd, "sweep": sweep_cmd}
 GROUP_OPTIONS = ("--help", "-h", "--version")
 
 

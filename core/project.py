@@ -222,6 +222,11 @@ def _project_from_dict(d, path, where):
     if problems:
         more = f" (and {len(problems) - 1} more problem(s) in the settings)" if len(problems) > 1 else ""
         raise ProjectError(f"{where}{problems[0]}{more}")
+    if "sweep" in d:   # the search space and settings of sweeps: kept in extra, checked here
+        from .experiments.sweep_section import section_problem
+        problem = section_problem(d["sweep"])
+        if problem:
+            raise ProjectError(f"{where}{problem}")
     known = {"format", "schema_version", "name", "description", "graph", "compile", "regularization", "data",
              "training", "_warnings"}   # (_warnings: messages of this session, never read from a file)
     p.extra = {k: v for k, v in d.items() if k not in known}
