@@ -46,7 +46,11 @@ def guarded(rec):
 
 def finish_recording(rec, result):
     """Record how ``result`` ended; say where, and whether recording broke off."""
-    if rec is None or rec.run_id is None:
+    if rec is None:
+        return
+    if rec.run_id is None:
+        if rec.broken:      # the database could not be created (a read-only folder): trained, unrecorded
+            click.echo(f"warning: the run was not recorded: {rec.broken}", err=True)
         return
     try:
         status = rec.finish(result)

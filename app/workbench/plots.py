@@ -203,6 +203,11 @@ class PlotsPanel(QWidget):
             self.epoch_layout.addItem(p, row=i // PLOTS_PER_ROW, col=i % PLOTS_PER_ROW)
         return p
 
+    def epoch_plot(self, base):
+        """The epoch plot of one metric (``loss``, ``accuracy``...), made when missing (runs overlaid for comparison
+        draw into it)."""
+        return self._epoch_plot(base)
+
     def expect_metrics(self, names):
         """Create the epoch plots of metrics the run will report (before it starts, so no plot appears mid-run)."""
         for base in names:

@@ -224,9 +224,11 @@ class Runner(QObject):
         project = wb.project
         data = wb.current_dataset()
         state = self.state = make_state(self.bridge)
+        from ..experiments import recording
+        recorder = self.recorder = recording.start(wb.window, project, cfg)
 
         def work():
-            return run(project, data=data, config=cfg, state=state, build=build)
+            return recording.recorded(recorder, lambda: run(project, data=data, config=cfg, state=state, build=build))
 
         self.task = run_task(work, self._on_finished, self._on_failed, name="training",
                              on_finished=self._task_done, start=False)
