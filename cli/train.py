@@ -19,6 +19,7 @@ from core.training import TrainState   # no Keras import at module level
 from core.validate import MAX_BATCH_SIZE, MAX_EPOCHS
 
 from .common import TRUST_HELP, fail, load, quiet_tf
+from . import train_distributed as distributed
 from .record_run import RECORD_HELP, finish_recording, guarded, start_recording
 
 
@@ -137,7 +138,9 @@ class CliState(TrainState):
 @click.argument("project", type=click.Path(dir_okay=False))
 @click.option("--epochs", type=int, default=None, help="number of epochs (default: the project's setting)")
 @click.option("--batch-size", type=int, default=None, help="samples per batch (default: the project's setting)")
-@click.option("--device", default=None, help="auto (a GPU where there is one), cpu, gpu or gpu:N")
+@click.option("--device", default=None,
+              help="auto (a GPU where there is one), cpu, gpu, gpu:N, or all (every local GPU, data-parallel; the "
+                   "batch size is split between them); --list-devices shows them")
 @click.option("--backend", default=None,
               help="Keras backend: tensorflow (default), jax or torch (the [jax] / [torch] extra); JAX and PyTorch "
                    "train in a child process")
@@ -152,6 +155,7 @@ class CliState(TrainState):
 @click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
               help="export the trained model: MODEL.h5, MODEL.keras or MODEL.py")
 @click.option("--no-save", is_flag=True, help="do not save the trained weights beside the project")
+@distributed.options
 @click.option("--trust", is_flag=True, help=TRUST_HELP)
 @click.option("--no-record", is_flag=True, help=RECORD_HELP)
 @click.option("--telemetry", "telemetry", type=click.Path(dir_okay=False), default=None,
@@ -173,6 +177,7 @@ def train(project, epochs, batch_size, device, mixed_precision, seed, keep_weigh
     except SettingsError as e:
         fail(_flagged(str(e)))
     _check_start_weights(p, cfg.keep_weights)
+    dist = distributed.prepare(project, p, cfg)   # --workers / TF_CONFIG (a worker process), --resume, checkpoints
     state = CliState(cfg.epochs)
     if telemetry is not None:
         from .telemetry_out import attach_telemetry
@@ -186,11 +191,13 @@ def train(project, epochs, batch_size, device, mixed_precision, seed, keep_weigh
     if result.error is not None:
         err = result.error
         click.echo(f"error: {err}", err=True)
+        dist.explain_error(err)
         click.echo("the project's saved weights are unchanged", err=True)
         sys.exit(2 if err.kind == "data" else 1)
     _say_how_it_ended(result, cfg)
     if not no_save:
         _save_weights(p)
+    dist.finish(result, saved=not no_save)
     if out is not None:
         _export_trained(p, out, result)
     click.echo(f"trained {result.epochs_done} epoch(s) in {_duration(result.seconds)} on {result.device}")

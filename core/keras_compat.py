@@ -115,6 +115,57 @@ def set_random_seed(seed):
         lazy._available = None
 
 
+# -- multi-worker training --------------------------------------------------------------------------------------------
+# what ``patch_multi_worker`` replaces (checked by tests/core/test_distribute.py)
+MULTI_WORKER_INTERNALS = (("keras.src.backend.tensorflow.trainer", "reduce_per_replica"),
+                          ("keras.src.backend.tensorflow.trainer", "_collective_all_reduce_multi_worker"),
+                          ("keras.src.backend.tensorflow.trainer", "TensorFlowTrainer"))
+
+
+def patch_multi_worker():
+    """Make Keras 3's ``model.fit`` work under ``tf.distribute.MultiWorkerMirroredStrategy`` (it does not out of the
+    box on Keras 3.15): (1) the symbolic build before the first epoch reduces a data batch of ``PerReplica`` values
+    with ``strategy.reduce``, which cannot convert them to a tensor — it takes the first local batch instead (only
+    its shapes matter); (2) metric results are 0-d, and the multi-worker "mean" reduction asks for ``axis=0`` —
+    a 0-d value is reduced with ``axis=None``. Idempotent; a process that never joins a cluster never calls it."""
+    import tensorflow as tf
+    from keras import tree
+    trainer = importlib.import_module(MULTI_WORKER_INTERNALS[0][0])
+    if getattr(trainer, "_layerwise_multi_worker", False):
+        return
+    original = trainer.reduce_per_replica
+    multi_worker = trainer._collective_all_reduce_multi_worker
+
+    def reduce_per_replica(values, strategy, reduction):
+        if reduction not in ("mean", "auto") or not multi_worker(strategy):
+            return original(values, strategy, reduction)
+
+        def one(v):
+            local = v.values[0] if isinstance(v, tf.distribute.DistributedValues) else v
+            if len(getattr(local, "shape", ())) == 0:
+                return strategy.reduce("MEAN", v, axis=None)
+            return original(v, strategy, reduction)
+        return tree.map_structure(one, values)
+
+    def first_local(strategy, v):
+        return strategy.experimental_local_results(v)[0] if isinstance(v, tf.distribute.DistributedValues) else v
+
+    def maybe_symbolic_build(self, iterator=None, data_batch=None):
+        strategy = self._distribute_strategy
+        if strategy is None:
+            return
+        if iterator is not None:
+            for _, _, it in iterator:
+                data_batch = tree.map_structure(lambda v: first_local(strategy, v), next(it))
+                break
+        with strategy.scope():
+            self._symbolic_build(data_batch=data_batch)
+
+    trainer.reduce_per_replica = reduce_per_replica
+    trainer.TensorFlowTrainer._maybe_symbolic_build = maybe_symbolic_build
+    trainer._layerwise_multi_worker = True
+
+
 # -- operations and layer calls -------------------------------------------------------------------------------------
 def is_ops_module(module) -> bool:
     """True for the module a serialized ``keras.ops`` operation names (``keras.src.ops.numpy``, ``keras.ops``)."""

@@ -181,7 +181,16 @@ def _float(v):
             return None
 
 
+def _in_lockstep():
+    """True in a multi-worker run: reading the metrics mid-epoch is a collective operation that every worker must
+    join at the same batch, which a time-sampled reading is not (its batch samples are left out there)."""
+    from ..training.distribute import cluster
+    return cluster() is not None
+
+
 def _make_callback(keras, rec):
+    lockstep = _in_lockstep()
+
     class RecordRun(keras.callbacks.Callback):
         """Writes each epoch as it ends and a time-sampled batch now and then (see the module docstring)."""
 
@@ -193,7 +202,7 @@ def _make_callback(keras, rec):
 
         def on_train_batch_begin(self, step, logs=None):
             now = time.perf_counter()
-            if step == 0 or now < self.next:
+            if step == 0 or now < self.next or lockstep:
                 return
             self.next = now + rec.batch_interval
             try:

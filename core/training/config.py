@@ -13,7 +13,7 @@ from ..errors import SettingsError, TrainingError
 class TrainConfig:
     epochs: int = 10
     batch_size: int = 32
-    device: str = "auto"                    # "auto" | "cpu" | "gpu" | "gpu:N"
+    device: str = "auto"                    # "auto" | "cpu" | "all" (every local GPU) | "gpu" | "gpu:N"
     mixed_precision: bool = False
     seed: int = 0
     early_stopping: dict | None = None      # {"enabled", "monitor", "patience", "restore_best_weights"}
@@ -67,8 +67,8 @@ class TrainConfig:
         if self.initial_epoch >= self.epochs:
             raise SettingsError(f"initial epoch {self.initial_epoch} must be below epochs ({self.epochs})")
         dev = str(self.device).strip().lower()
-        if not re.fullmatch(r"auto|cpu|gpu(:\d+)?", dev):
-            raise SettingsError(f"device must be auto, cpu, gpu or gpu:N, got {self.device!r}")
+        if not re.fullmatch(r"auto|cpu|all|gpu(:\d+)?", dev):
+            raise SettingsError(f"device must be auto, cpu, all, gpu or gpu:N, got {self.device!r}")
         self.device = dev
         from .backends import normalize
         self.backend = normalize(self.backend)

@@ -11,6 +11,7 @@ from .cache import MODELS, RUN_LOCK
 from .callbacks import Abort, Reporter, callback_list, close_tensorboard, engine_callback, settings_callbacks, \
     tensorboard_dir
 from .config import TrainConfig, TrainResult, TrainState
+from . import distribute
 from . import neutral
 from .devices import pick_device
 from .evaluate import evaluate_split
@@ -26,6 +27,8 @@ class Device:
     name: str              # what the person sees: "GPU 0: ..."
     kind: str              # "cpu" | "gpu"
     mixed: bool            # mixed precision (only on a GPU)
+    strategy: object = None   # a tf.distribute strategy (see distribute.place); None for one device
+    replicas: int = 1
 
 
 @dataclass
@@ -52,9 +55,10 @@ def run(project, data=None, config: TrainConfig | None = None, state: TrainState
         tensorboard_dir(project, cfg)   # checks that TensorBoard is installed, before anything starts
 
     with RUN_LOCK:
-        device = _choose_device(cfg, warnings)
+        device = distribute.place(cfg, warnings) or _choose_device(cfg, warnings)   # a strategy, else one device
         inputs = _prepare_data(project, data)   # before building: a dataset that does not fit is reported first
         policy_before = keras.mixed_precision.global_policy().name
+        placed = distribute.enter(keras, device)   # the strategy's scope (nothing for one device)
         try:
             with neutral.device_scope(keras, tf, device.tf_name):
                 steps = _steps_per_epoch(inputs, cfg.batch_size)
@@ -66,6 +70,7 @@ def run(project, data=None, config: TrainConfig | None = None, state: TrainState
                     from ..build import collect_weights
                     collect_weights(project.graph, build)   # the trained weights go into the nodes
         finally:
+            placed.close()
             if keras.mixed_precision.global_policy().name != policy_before:
                 keras.mixed_precision.set_global_policy(policy_before)
         return _finish(state, cfg, engine, error, test_metrics, samples_per_s, device, build, inputs.dataset,
@@ -117,13 +122,16 @@ def _build_and_compile(keras, project, cfg, build, train, device, steps, warning
             from ..build import compile_model
             compile_model(build, project, steps)
         return build
-    keras.backend.clear_session(free_memory=False)
+    if device.strategy is None:   # (distribute.enter cleared it: a clear inside a strategy's scope drops it)
+        keras.backend.clear_session(free_memory=False)
     set_random_seed(cfg.seed)
     if device.mixed:
         keras.mixed_precision.set_global_policy("mixed_float16")
     fresh = build_fresh(project, cfg.keep_weights)
     warnings += fresh.warnings
     adapt_normalization(keras, fresh, project.graph, train, cfg.batch_size)
+    if device.strategy is not None:
+        return distribute.compile_fresh(fresh, project, steps)
     return MODELS.take(keras, project, fresh, (device.tf_name, device.mixed), steps)
 
 
@@ -149,7 +157,7 @@ def _start_info(cfg, device, steps, inputs, warnings):
     return {"device": device.name, "device_kind": device.kind, "epochs": cfg.epochs,
             "initial_epoch": cfg.initial_epoch, "steps_per_epoch": steps, "samples": inputs.n_train,
             "batch_size": cfg.batch_size, "mixed_precision": device.mixed, "warnings": list(warnings),
-            "seed": cfg.seed, "validation_samples": count(inputs.dataset.val, inputs.val),
+            "seed": cfg.seed, "replicas": device.replicas, "validation_samples": count(inputs.dataset.val, inputs.val),
             "test_samples": count(inputs.dataset.test, inputs.test)}
 
 

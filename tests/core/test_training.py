@@ -207,7 +207,7 @@ def test_bad_settings_are_named():
         TrainConfig.from_project(p, batch_size=0)
     with pytest.raises(SettingsError, match="batch size must be a whole number"):
         TrainConfig.from_project(p, batch_size="32")
-    with pytest.raises(SettingsError, match="device must be auto, cpu, gpu or gpu:N, got 'tpu'"):
+    with pytest.raises(SettingsError, match="device must be auto, cpu, all, gpu or gpu:N, got 'tpu'"):
         TrainConfig.from_project(p, device="tpu")
     p.training["epochs"] = -1
     with pytest.raises(SettingsError, match="epochs must be at least 1, got -1"):
@@ -340,7 +340,7 @@ def test_cli_trains_saves_weights_beside_the_project_and_exports(tmp_path):
 @pytest.mark.parametrize("args, code, text", [
     (("--epochs", 0), 2, "error: --epochs: epochs must be at least 1, got 0"),
     (("--batch-size", 0), 2, "error: --batch-size: batch size must be at least 1, got 0"),
-    (("--device", "tpu"), 2, "device must be auto, cpu, gpu or gpu:N"),
+    (("--device", "tpu"), 2, "device must be auto, cpu, all, gpu or gpu:N"),
     (("--out", "model.onnx"), 2, "unknown export format '.onnx'"),
 ])
 def test_cli_bad_settings_exit_2(tmp_path, args, code, text):
