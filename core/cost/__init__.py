@@ -39,8 +39,7 @@ class NodeCost:
 
     def to_dict(self):
         d = asdict(self)
-        d["macs"] = round(self.macs)
-        d["flops"] = round(self.flops)
+        d["macs"], d["flops"] = _number(self.macs), _number(self.flops)
         return d
 
 
@@ -60,8 +59,13 @@ class Totals:
 
     def to_dict(self):
         d = asdict(self)
-        d["macs"], d["flops"] = round(self.macs), round(self.flops)
+        d["macs"], d["flops"] = _number(self.macs), _number(self.flops)
         return d
+
+
+def _number(x):
+    """A count for JSON: an int when whole (an odd number of FLOPs gives half a MAC), else the float."""
+    return int(x) if float(x).is_integer() else float(x)
 
 
 @dataclass
