@@ -29,4 +29,11 @@ def install(window):
     wb.run_finished.connect(lambda _result: ctl.refresh())
     window.runs = ctl
     ctl.refresh()
+    from . import sweep_panel
+    sweeps = sweep_panel.install(window)   # the Sweep panel, tabbed with the Runs panel
+    try:
+        window.tabifyDockWidget(dock, sweeps.dock)
+        wb.docks.by_key["plots"].raise_()
+    except (KeyError, RuntimeError):
+        pass
     return ctl

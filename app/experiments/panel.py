@@ -7,7 +7,7 @@ from PySide6.QtCore import QItemSelectionModel, Qt, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPlainTextEdit,
                                QPushButton, QSizePolicy, QSplitter, QTableView, QVBoxLayout, QWidget)
 
-from .table import RUN_ROLE, RunsFilter, RunsModel
+from .table import RunsModel
 
 
 class RunsPanel(QWidget):
@@ -31,7 +31,7 @@ class RunsPanel(QWidget):
         lay.setSpacing(4)
         lay.addLayout(self._top_row())
         self.model = RunsModel(self)
-        self.proxy = RunsFilter(self.model, self)
+        self.filter_text = ""
         self.table = self._make_table()
         self.details = QPlainTextEdit()
         self.details.setReadOnly(True)
@@ -67,7 +67,7 @@ class RunsPanel(QWidget):
     def _make_table(self):
         t = QTableView()
         t.setObjectName("runs_table")
-        t.setModel(self.proxy)
+        t.setModel(self.model)
         t.setSortingEnabled(True)
         t.sortByColumn(1, Qt.SortOrder.DescendingOrder)     # newest first
         t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -76,6 +76,7 @@ class RunsPanel(QWidget):
         t.setAlternatingRowColors(True)
         t.verticalHeader().setVisible(False)
         t.verticalHeader().setDefaultSectionSize(22)
+        t.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)   # no per-row size hints
         h = t.horizontalHeader()
         h.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         h.setStretchLastSection(True)
@@ -114,6 +115,7 @@ class RunsPanel(QWidget):
         self.table.setUpdatesEnabled(False)
         try:
             self.model.set_runs(runs)
+            self._apply_filter()
             self._fit_columns()
             if keep:
                 self.select_ids(keep)
@@ -123,6 +125,10 @@ class RunsPanel(QWidget):
         self._sync_buttons()
 
     def _fit_columns(self):
+        titles = [c.title for c in self.model.columns]
+        if titles == getattr(self, "_fitted", None):
+            return      # the same columns: the widths the person set stay
+        self._fitted = titles
         h = self.table.horizontalHeader()
         fm = self.table.fontMetrics()
         for i, col in enumerate(self.model.columns):
@@ -132,7 +138,7 @@ class RunsPanel(QWidget):
             h.resizeSection(1, 120)
 
     def _count(self, message=""):
-        n, shown = self.model.rowCount(), self.proxy.rowCount()
+        n, shown = self.model.rowCount(), len(self.visible_rows())
         text = message or (f"{n} run{'s' if n != 1 else ''}" if n == shown else f"{shown} of {n} runs")
         self.count.setText(text)
 
@@ -142,21 +148,39 @@ class RunsPanel(QWidget):
 
     def selected_ids(self):
         rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
-        return [self.proxy.index(r, 0).data(RUN_ROLE) for r in rows]
+        return [self.model.runs[r]["id"] for r in rows if not self.table.isRowHidden(r)]
 
     def select_ids(self, ids):
         ids = set(ids)
         sel = self.table.selectionModel()
         sel.clearSelection()
         flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
-        for r in range(self.proxy.rowCount()):
-            idx = self.proxy.index(r, 0)
-            if idx.data(RUN_ROLE) in ids:
-                sel.select(idx, flags)
+        for r, run in enumerate(self.model.runs):
+            if run["id"] in ids and not self.table.isRowHidden(r):
+                sel.select(self.model.index(r, 0), flags)
+
+    def visible_rows(self):
+        """The rows the filter lets through, in table order."""
+        return [r for r in range(self.model.rowCount()) if not self.table.isRowHidden(r)]
 
     def _filter(self, text):
-        self.proxy.set_text(text)
+        self.filter_text = text.strip()
+        self._apply_filter()
         self._count()
+        self._sync_buttons()
+
+    def _apply_filter(self):
+        """Hide the rows that do not hold every word of the filter (name, settings, tags, note...)."""
+        text = self.filter_text
+        for r in range(self.model.rowCount()):
+            hide = bool(text) and not self.model.matches(r, text)
+            if self.table.isRowHidden(r) != hide:
+                self.table.setRowHidden(r, hide)
+        if text:
+            sel = self.table.selectionModel()
+            for i in sel.selectedRows():
+                if self.table.isRowHidden(i.row()):
+                    sel.select(i, sel.SelectionFlag.Deselect | sel.SelectionFlag.Rows)
 
     def _selection(self, *_):
         self._sync_buttons()

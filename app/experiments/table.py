@@ -1,14 +1,16 @@
 """The Runs table's model: one row per run — name, when, status, duration, the settings that differ between the
-runs, the final metrics, tags — sortable by value (numbers as numbers) and filtered by any text in the row."""
+runs, the final metrics, tags — sorted by value (numbers as numbers, in Python: the model sorts itself, a proxy would
+ask Qt for every key through Python) and matched against filter words (the panel hides the other rows)."""
 from __future__ import annotations
 
 import json
 import math
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 from PySide6.QtGui import QColor
 
-from core.experiments.table import differing, metric_names, setting_value
+from core.experiments.diff import MISSING, flatten
+from core.experiments.table import differing, metric_names
 
 from .. import safe
 
@@ -62,28 +64,42 @@ class RunsModel(QAbstractTableModel):
         self.columns = []
         self.setting_paths = []
         self._search = []
+        self.cells = []
+        self.sorted_by = None
 
     def set_runs(self, runs):
         self.beginResetModel()
         self.runs = list(runs)
-        self.setting_paths = differing(self.runs)[:MAX_SETTING_COLUMNS]
+        flat_list = [flatten(r.get("settings") or {}) for r in self.runs]
+        self.setting_paths = differing(self.runs, flat_list)[:MAX_SETTING_COLUMNS]
+        flats = {id(r): f for r, f in zip(self.runs, flat_list)}
+
+        def setting(r, p):
+            v = flats[id(r)].get(p, MISSING)
+            return None if v is MISSING else v
+
         cols = [Column("Name", lambda r: r.get("name") or f"run {r['id']}", safe.clip),
                 Column("When", lambda r: r.get("started"), when_text),
                 Column("Status", lambda r: r.get("status"), str),
                 Column("Duration", lambda r: r.get("seconds"), duration_text)]
         for p in self.setting_paths:
-            cols.append(Column(p.rsplit(".", 1)[-1], lambda r, p=p: setting_value(r, p), tip=p))
+            cols.append(Column(p.rsplit(".", 1)[-1], lambda r, p=p: setting(r, p), tip=p))
         for m in metric_names(self.runs):
             cols.append(Column(m, lambda r, m=m: (r.get("metrics") or {}).get(m), tip=f"final {m}"))
         cols.append(Column("Tags", lambda r: ", ".join(r.get("tags") or []), str))
         self.columns = cols
-        self._search = [self._row_text(r) for r in self.runs]
+        # every cell once: (value, text, sort key); Qt asks for them many times (painting, sorting)
+        self.cells = []
+        self._search = []
+        for r in self.runs:
+            values = [c.get(r) for c in cols]
+            texts = [c.text(v) for c, v in zip(cols, values)]
+            self.cells.append([(v, t, _sort_key(v)) for v, t in zip(values, texts)])
+            extra = [r.get("note") or "", r.get("message") or "", json.dumps(r.get("sweep") or "")]
+            self._search.append(" ".join(texts + extra).lower())
+        if self.sorted_by is not None and self.sorted_by[0] < len(cols):
+            self._order(*self.sorted_by)
         self.endResetModel()
-
-    def _row_text(self, r):
-        parts = [c.text(c.get(r)) for c in self.columns] + [r.get("note") or "", r.get("message") or "",
-                                                            json.dumps(r.get("sweep") or "")]
-        return " ".join(str(p) for p in parts).lower()
 
     def matches(self, row, text):
         return all(word in self._search[row] for word in text.lower().split())
@@ -99,17 +115,18 @@ class RunsModel(QAbstractTableModel):
         if not index.isValid():
             return None
         r, col = self.runs[index.row()], self.columns[index.column()]
+        value, text, key = self.cells[index.row()][index.column()]
         if role == Qt.ItemDataRole.DisplayRole:
-            return col.text(col.get(r))
+            return text
         if role == SORT_ROLE:
-            return _sort_key(col.get(r))
+            return key
         if role == RUN_ROLE:
             return r["id"]
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tip(r, col)
         if role == Qt.ItemDataRole.ForegroundRole and col.title == "Status":
             return QColor(STATUS_COLOURS.get(r.get("status"), "#69707d"))
-        if role == Qt.ItemDataRole.TextAlignmentRole and isinstance(col.get(r), (int, float)):
+        if role == Qt.ItemDataRole.TextAlignmentRole and isinstance(value, (int, float)):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
 
@@ -131,18 +148,26 @@ class RunsModel(QAbstractTableModel):
         return None
 
 
-class RunsFilter(QSortFilterProxyModel):
-    """Sorts by value; keeps the rows holding every word of the filter text (name, settings, tags, note...)."""
+    def sort(self, column, order=Qt.SortOrder.AscendingOrder):
+        """Sort the rows by one column's values (empty cells last either way); selections follow their runs."""
+        if not 0 <= column < len(self.columns):
+            return
+        self.sorted_by = (column, order)
+        self.layoutAboutToBeChanged.emit()
+        old_ids = [r["id"] for r in self.runs]
+        self._order(column, order)
+        new = {r["id"]: i for i, r in enumerate(self.runs)}
+        persistent = self.persistentIndexList()
+        self.changePersistentIndexList(persistent, [self.index(new[old_ids[i.row()]], i.column()) for i in persistent])
+        self.layoutChanged.emit()
 
-    def __init__(self, model, parent=None):
-        super().__init__(parent)
-        self.text = ""
-        self.setSourceModel(model)
-        self.setSortRole(SORT_ROLE)
+    def _order(self, column, order):
+        desc = order == Qt.SortOrder.DescendingOrder
 
-    def set_text(self, text):
-        self.text = text.strip()
-        self.invalidateFilter()
+        def key(row):
+            k = row[1][column][2]
+            empty = k == "" or k == math.inf
+            return (empty != desc, k if isinstance(k, float) else math.inf, k if isinstance(k, str) else "")
 
-    def filterAcceptsRow(self, row, parent):
-        return not self.text or self.sourceModel().matches(row, self.text)
+        rows = sorted(zip(self.runs, self.cells, self._search), key=key, reverse=desc)
+        self.runs, self.cells, self._search = ([list(t) for t in zip(*rows)] if rows else ([], [], []))

@@ -14,12 +14,15 @@ LAYOUT_KEYS = ("pos",)
 def flatten(value, prefix=""):
     """{"compile": {"optimizer": {"learning_rate": 0.1}}} -> {"compile.optimizer.learning_rate": 0.1}. Lists and
     scalars are leaves; an empty object is a leaf too (so that "{}" against a value is still seen)."""
-    if isinstance(value, dict) and value:
-        out = {}
-        for k, v in value.items():
-            out.update(flatten(v, f"{prefix}.{k}" if prefix else str(k)))
-        return out
-    return {prefix: value} if prefix else {}
+    out = {}
+    stack = [(prefix, value)]
+    while stack:
+        path, v = stack.pop()
+        if isinstance(v, dict) and v:
+            stack.extend((f"{path}.{k}" if path else str(k), x) for k, x in reversed(v.items()))
+        elif path:
+            out[path] = v
+    return out
 
 
 def _same(a, b):
@@ -42,14 +45,28 @@ def settings_diff(a: dict, b: dict):
     return out
 
 
-def differing_paths(settings_list):
-    """The setting paths whose values are not the same in every one of ``settings_list`` (sorted)."""
-    flats = [flatten(s or {}) for s in settings_list]
+def _key(v):
+    """A value as something hashable that is equal exactly when ``_same`` says so."""
+    if isinstance(v, bool) or v is None or isinstance(v, str):
+        return (type(v).__name__, v)
+    if isinstance(v, (int, float)):
+        return ("number", v)
+    return ("json", json.dumps(v, sort_keys=True))
+
+
+def differing_paths(settings_list, flats=None):
+    """The setting paths whose values are not the same in every one of ``settings_list`` (sorted); ``flats``: their
+    ``flatten``ed forms when the caller has them already."""
+    flats = flats if flats is not None else [flatten(s or {}) for s in settings_list]
     if len(flats) < 2:
         return []
-    paths = set().union(*flats)
-    return sorted(p for p in paths
-                  if any(not _same(f.get(p, MISSING), flats[0].get(p, MISSING)) for f in flats[1:]))
+    seen = {}
+    for f in flats:
+        for p, v in f.items():
+            seen.setdefault(p, set()).add(_key(v))
+    n = len(flats)
+    return sorted(p for p, keys in seen.items()
+                  if len(keys) > 1 or sum(1 for f in flats if p in f) < n)
 
 
 def _nodes(graph):

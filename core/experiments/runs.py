@@ -147,9 +147,11 @@ class RunStore:
             if version > SCHEMA_VERSION:
                 raise self._bad(f"runs database version {version} was written by a newer Layerwise; this one reads "
                                 f"up to version {SCHEMA_VERSION}")
-            c.execute("PRAGMA quick_check(1)")
-        c.execute("PRAGMA journal_mode=WAL")
+        if tables != {"meta", "runs", "epochs", "batches", "sqlite_sequence"}:
+            c.execute("PRAGMA journal_mode=WAL")
         c.execute("PRAGMA synchronous=NORMAL")
+        if tables >= {"meta", "runs", "epochs", "batches"}:
+            return      # (a damaged page is found, and said, when it is read)
         with self._write() as w:
             for stmt in _TABLES.split(";"):
                 if stmt.strip():

@@ -246,6 +246,12 @@ def suggest(trial, dims):
 def apply(project, params, dims=None):
     """A copy of ``project`` with the trial's values set (an optional node left out when its value is False)."""
     p = copy.deepcopy(project)
+    apply_in_place(p, params, dims)
+    return p
+
+
+def apply_in_place(p, params, dims=None):
+    """Set a trial's values on ``p`` itself, through its graph's and settings' events ("Apply best")."""
     kinds = {d.path: d.kind for d in dims or ()}
     drop = []
     for path, value in params.items():
@@ -258,7 +264,8 @@ def apply(project, params, dims=None):
         else:
             p.graph.set_param(head, rest, value)
     for node_id in drop:
-        leave_out(p.graph, node_id)
+        if node_id in p.graph.nodes:
+            leave_out(p.graph, node_id)
     return p
 
 

@@ -273,3 +273,59 @@ def _labels(spec):
     except Exception:  # noqa: BLE001 - the file changed meanwhile: show the paths as they are
         return {}
     return sp.labels(project, [d["path"] for d in spec["dimensions"]])
+
+
+class StudyView:
+    """A study's trials as rows, read again on each ``rows()`` (the window polls it while a sweep runs, here or on
+    other machines). ``spec``: the dict ``prepare`` returns (its storage, study and dimensions)."""
+
+    def __init__(self, spec):
+        self.spec = spec
+        self.lock = sweep_storage.StudyLock(spec["storage"])
+        self.storage = sweep_storage.open_storage(spec["storage"], self.lock)
+        self.labels = _labels(spec)
+
+    def rows(self):
+        """(every trial as a row, the directions) — [] before the study exists."""
+        import optuna
+        try:
+            study = optuna.load_study(study_name=self.spec["study"], storage=self.storage)
+        except KeyError:
+            return [], []
+        rows = [sweep_study.trial_row(t, self.labels) for t in study.get_trials(deepcopy=False)]
+        return rows, [d.name.lower() for d in study.directions]
+
+    def best(self):
+        import optuna
+        try:
+            study = optuna.load_study(study_name=self.spec["study"], storage=self.storage)
+        except KeyError:
+            return []
+        return sweep_study.best_rows(study, self.labels)
+
+    def close(self):
+        self.lock.close()
+
+
+def best_so_far(rows, direction="minimize"):
+    """[(trial number, best value up to it)] over the finished trials, in trial order."""
+    out, best = [], None
+    pick = min if direction == "minimize" else max
+    for r in sorted(rows, key=lambda r: r["trial"]):
+        if r.get("status") == "finished" and r.get("value") is not None:
+            best = r["value"] if best is None else pick(best, r["value"])
+            out.append((r["trial"], best))
+    return out
+
+
+def pareto(rows, directions):
+    """The finished trials no other finished trial beats in both objectives (two objectives)."""
+    pts = [r for r in rows if r.get("status") == "finished" and len(r.get("values") or ()) == 2]
+    sign = [1 if d == "minimize" else -1 for d in directions]
+
+    def beats(a, b):
+        va = [s * v for s, v in zip(sign, a["values"])]
+        vb = [s * v for s, v in zip(sign, b["values"])]
+        return all(x <= y for x, y in zip(va, vb)) and va != vb
+
+    return [r for r in pts if not any(beats(o, r) for o in pts)]

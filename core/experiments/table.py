@@ -11,9 +11,10 @@ BASE_COLUMNS = ("id", "name", "status", "started", "seconds", "samples_per_s", "
                 "tags", "note", "message")
 
 
-def differing(runs):
-    """The setting paths (``compile.optimizer.learning_rate``...) whose values are not the same in all ``runs``."""
-    return differing_paths([r.get("settings") or {} for r in runs])
+def differing(runs, flats=None):
+    """The setting paths (``compile.optimizer.learning_rate``...) whose values are not the same in all ``runs``
+    (``flats``: the runs' flattened settings, when the caller has them)."""
+    return differing_paths([r.get("settings") or {} for r in runs], flats)
 
 
 def setting_value(run, path):

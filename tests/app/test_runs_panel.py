@@ -66,9 +66,9 @@ def window(qtbot, isolated, keras_loaded, tmp_path):  # noqa: F811
 
 
 def cells(panel, column):
-    m = panel.proxy
-    col = [c.title for c in panel.model.columns].index(column)
-    return [m.index(r, col).data() for r in range(m.rowCount())]
+    m = panel.model
+    col = [c.title for c in m.columns].index(column)
+    return [m.index(r, col).data() for r in panel.visible_rows()]
 
 
 def test_the_table_lists_the_runs_with_what_differs(window):
@@ -86,7 +86,11 @@ def test_the_table_lists_the_runs_with_what_differs(window):
     assert cells(panel, "Name") == ["run 3"] and panel.count.text() == "1 of 3 runs"
     panel.filter.setText("")
     status = [c.title for c in panel.model.columns].index("Status")
-    assert panel.proxy.index(0, status).data(Qt.ItemDataRole.ForegroundRole) is not None
+    assert panel.model.index(0, status).data(Qt.ItemDataRole.ForegroundRole) is not None
+    panel.table.sortByColumn(titles.index("Name"), Qt.SortOrder.DescendingOrder)
+    panel.select_ids([ids[0]])
+    panel.table.sortByColumn(titles.index("loss"), Qt.SortOrder.DescendingOrder)
+    assert cells(panel, "loss") == ["0.9", "0.5", "0.3"] and panel.selected_ids() == [ids[0]]   # follows its run
 
 
 def test_selecting_runs_overlays_their_curves_and_says_what_differs(window):
