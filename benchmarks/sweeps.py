@@ -21,7 +21,7 @@ import sys, time, optuna
 sys.path.insert(0, sys.argv[1])
 from core.project import load_project
 from core.build import build_model, compile_model
-from core.training.splits import load_data, split_arrays
+from core.training.splits import load_data, one, split_arrays
 import keras
 p = load_project(sys.argv[2]); trials, epochs = int(sys.argv[3]), int(sys.argv[4])
 ds = load_data(p)
@@ -31,7 +31,7 @@ def objective(trial):
     p.compile.set(("optimizer", "learning_rate"), trial.suggest_float("compile.optimizer.learning_rate", 1e-4, 1e-1, log=True))
     keras.utils.set_random_seed(0)
     b = build_model(p); compile_model(b, p)
-    h = b.model.fit(x[0], y[0], validation_data=(vx[0], vy[0]), epochs=epochs, batch_size=p.training["batch_size"], verbose=0)
+    h = b.model.fit(one(x), one(y), validation_data=(one(vx), one(vy)), epochs=epochs, batch_size=p.training["batch_size"], verbose=0)
     return h.history["val_loss"][-1]
 study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=0))
 study.optimize(objective, n_trials=trials)

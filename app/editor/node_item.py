@@ -16,6 +16,7 @@ from core import catalog
 from core.node_settings import is_frozen
 
 from .. import cost_overlay, safe
+from ..experiments import sweep_marks
 from . import port_item
 from .style import FOOT_H, GRID, HEAD_H, LOD_SIMPLE, LOD_TEXT, NODE_H, NODE_W, PORT_R, PORT_STEP, RADIUS
 
@@ -314,6 +315,7 @@ class NodeItem(QGraphicsItem):
             painter.setFont(st.small_font)
             painter.setPen(st.faint)
             painter.drawText(QRectF(self.w - 70, 12, 60, 14), Qt.AlignmentFlag.AlignRight, "frozen")
+        sweep_marks.paint_badge(painter, self, st)   # "sweep: units" while a param is a sweep dimension
         if self.port_names and self.sc.direction == "LR":
             painter.setFont(st.small_font)
             painter.setPen(st.muted)

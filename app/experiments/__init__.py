@@ -25,6 +25,8 @@ def install(window):
     except (KeyError, RuntimeError):
         pass
     ctl.dock = dock
+    ctl.plots_dock = wb.docks.by_key.get("plots")
+    window.refresh_dock_titles()
     dock.visibilityChanged.connect(lambda visible: ctl.refresh() if visible else None)
     wb.run_finished.connect(lambda _result: ctl.refresh())
     window.runs = ctl

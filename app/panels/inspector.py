@@ -18,6 +18,7 @@ from core.infer import shape_text
 from core.node_settings import GLOBAL_DROPOUT, L2, TRAINABLE, is_frozen
 
 from .. import commands, icons, safe
+from ..experiments import sweep_marks
 from .param_editors import FloatSpin, align_label_columns, compact, label_for, make_editor
 
 
@@ -63,6 +64,7 @@ class Inspector(QWidget):
         document.inference_updated.connect(self._update_info)
         document.locked_changed.connect(lambda locked, _r: self.body and self.body.setEnabled(not locked))
         self._project_changed(document.project)
+        sweep_marks.MARKS.changed.connect(lambda _p: self.node_id and self.show_nodes([self.node_id]))
 
     # -- wiring ---------------------------------------------------------------------------------------------------
     def _project_changed(self, project):
@@ -176,6 +178,7 @@ class Inspector(QWidget):
             for i, p in enumerate(params):
                 lab = _label(label_for(p.name), "muted")
                 lab.setToolTip(p.doc or p.name)
+                sweep_marks.attach(self, lab, node, p.name)   # right-click: sweep this param
                 ed = make_editor(p)
                 ed.set_value(node.params.get(p.name, p.default))
                 ed.committed.connect(lambda v, key=p.name: self._commit_param(key, v))

@@ -1,0 +1,349 @@
+"""The Sweep panel: the sweep's settings (objective, second objective, trials, time budget, workers, pruning),
+Start / Stop, a live table of the study's trials, the best-so-far curve, the objective against a dimension, the
+Pareto front for two objectives, and "Apply best" (or the selected trial) as one undo step.
+
+The sweep runs in worker processes (``core.experiments.sweep.Sweep``, driven from a plain thread that only waits
+on them); the panel polls the study's storage, so trials run by other machines on the same study show up too.
+The search space is the project file's ``sweep`` section (dimensions marked in the inspector).
+"""
+from __future__ import annotations
+
+import threading
+
+import pyqtgraph as pg
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QUndoCommand
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton,
+                               QSpinBox, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+
+from core.errors import LayerwiseError
+from core.experiments import space as sp
+from core.experiments.sweep import Sweep, StudyView, best_so_far, pareto, prepare
+from core.experiments.sweep_section import section_dims, section_of
+
+from ..commands import GraphEdit, SetProjectSettings
+
+COLUMNS = ("trial", "status", "value", "seconds", "params")
+OBJECTIVES = ("val_loss", "loss", "val_accuracy", "accuracy")
+
+
+class ApplyTrial(QUndoCommand):
+    """A trial's values set on the graph and the settings, as one undo step (node params, optional nodes and the
+    compile settings through a GraphEdit; other sections through SetProjectSettings)."""
+
+    def __init__(self, project, row, dims):
+        super().__init__(f"Apply sweep trial {row.get('trial')}")
+        by_label = {v: k for k, v in sp.labels(project, dims).items()}
+        params = {by_label.get(k, k): v for k, v in (row.get("params") or {}).items()}
+        graph_part = {k: v for k, v in params.items() if k.split(".", 1)[0] not in ("regularization", "training")}
+        self.parts = [GraphEdit(project, self.text(), lambda: sp.apply_in_place(project, graph_part, dims))]
+        for section in ("regularization", "training"):
+            changes = [(tuple(k.split(".")[1:]), v) for k, v in params.items() if k.split(".", 1)[0] == section]
+            if changes:
+                self.parts.append(SetProjectSettings(project, section, changes))
+
+    def redo(self):
+        for part in self.parts:
+            part.redo()
+
+    def undo(self):
+        for part in reversed(self.parts):
+            part.undo()
+
+
+class SweepPanel(QWidget):
+    start_clicked = Signal()
+    stop_clicked = Signal()
+    apply_clicked = Signal(bool)        # True: the best trial; False: the selected one
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("sweepPanel")
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(6, 6, 6, 6)
+        lay.addLayout(self._form())
+        lay.addLayout(self._buttons())
+        self.status = QLabel("Mark params as dimensions in the inspector (right-click a param), then Start.")
+        self.status.setWordWrap(True)
+        lay.addWidget(self.status)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.verticalHeader().setVisible(False)
+        split.addWidget(self.table)
+        split.addWidget(self._plots())
+        lay.addWidget(split, 1)
+
+    def _form(self):
+        form = QFormLayout()
+        self.objective = QComboBox()
+        self.objective.setEditable(True)
+        self.objective.addItems(OBJECTIVES)
+        self.direction = QComboBox()
+        self.direction.addItems(("auto", "min", "max"))
+        row = QHBoxLayout()
+        row.addWidget(self.objective, 1)
+        row.addWidget(self.direction)
+        form.addRow("Objective", row)
+        self.second = QComboBox()
+        self.second.addItems(("none", "params", "samples_per_s"))
+        form.addRow("Second objective", self.second)
+        self.trials, self.budget, self.workers, self.epochs = QSpinBox(), QSpinBox(), QSpinBox(), QSpinBox()
+        for box, lo, hi, value, special in ((self.trials, 1, 100000, 20, None), (self.budget, 0, 10 ** 7, 0, "none"),
+                                            (self.workers, 1, 64, 1, None), (self.epochs, 0, 100000, 0, "project's")):
+            box.setRange(lo, hi)
+            box.setValue(value)
+            if special:
+                box.setSpecialValueText(special)
+        self.budget.setSuffix(" s")
+        form.addRow("Finished trials", self.trials)
+        form.addRow("Time budget", self.budget)
+        form.addRow("Workers", self.workers)
+        form.addRow("Epochs per trial", self.epochs)
+        self.pruning = QCheckBox("Prune bad trials (median of earlier trials)")
+        self.pruning.setChecked(True)
+        form.addRow("", self.pruning)
+        self.study = QLineEdit()
+        self.study.setPlaceholderText("PROJECT-sweep")
+        self.storage = QLineEdit()
+        self.storage.setPlaceholderText("beside the project (SQLite); or postgresql://user@host/db")
+        form.addRow("Study", self.study)
+        form.addRow("Storage", self.storage)
+        self.dims = QLabel("no dimensions")
+        self.dims.setWordWrap(True)
+        form.addRow("Dimensions", self.dims)
+        return form
+
+    def _buttons(self):
+        row = QHBoxLayout()
+        self.start_btn, self.stop_btn = QPushButton("Start"), QPushButton("Stop")
+        self.best_btn, self.pick_btn = QPushButton("Apply best"), QPushButton("Apply selected")
+        self.stop_btn.setEnabled(False)
+        for b in (self.start_btn, self.stop_btn, self.best_btn, self.pick_btn):
+            row.addWidget(b)
+        self.start_btn.clicked.connect(self.start_clicked)
+        self.stop_btn.clicked.connect(self.stop_clicked)
+        self.best_btn.clicked.connect(lambda: self.apply_clicked.emit(True))
+        self.pick_btn.clicked.connect(lambda: self.apply_clicked.emit(False))
+        return row
+
+    def _plots(self):
+        box = QWidget()
+        lay = QVBoxLayout(box)
+        lay.setContentsMargins(0, 0, 0, 0)
+        self.best_plot = pg.PlotWidget(title="best so far")
+        self.best_curve = self.best_plot.plot([], [], pen=pg.mkPen("#4C9BE8", width=2), symbol="o", symbolSize=5)
+        self.dim_pick = QComboBox()
+        self.dim_plot = pg.PlotWidget(title="objective against a dimension")
+        self.dim_points = pg.ScatterPlotItem(size=7, brush=pg.mkBrush("#E8A33C"))
+        self.dim_plot.addItem(self.dim_points)
+        self.pareto_plot = pg.PlotWidget(title="Pareto front (two objectives)")
+        self.all_points = pg.ScatterPlotItem(size=6, brush=pg.mkBrush(150, 150, 150, 160))
+        self.front_points = pg.ScatterPlotItem(size=9, brush=pg.mkBrush("#D9534F"))
+        self.pareto_plot.addItem(self.all_points)
+        self.pareto_plot.addItem(self.front_points)
+        self.pareto_plot.setVisible(False)
+        for w in (self.best_plot, self.dim_pick, self.dim_plot, self.pareto_plot):
+            lay.addWidget(w)
+        return box
+
+    # -- what the controller shows ------------------------------------------------------------------------------
+    def set_running(self, running):
+        self.start_btn.setEnabled(not running)
+        self.stop_btn.setEnabled(running)
+
+    def show_rows(self, rows, directions):
+        self.table.setRowCount(len(rows))
+        for i, r in enumerate(sorted(rows, key=lambda r: -r["trial"])):
+            value = r.get("values") or r.get("value")
+            cells = (r["trial"], r["status"], _fmt(value), _fmt(r.get("seconds")),
+                     "  ".join(f"{k}={_fmt(v)}" for k, v in r.get("params", {}).items()))
+            for j, c in enumerate(cells):
+                item = QTableWidgetItem(str(c))
+                if j == 0:
+                    item.setData(Qt.ItemDataRole.UserRole, r["trial"])
+                if r.get("message"):
+                    item.setToolTip(r["message"])
+                self.table.setItem(i, j, item)
+        direction = directions[0] if directions else "minimize"
+        pts = best_so_far(rows, direction)
+        self.best_curve.setData([p[0] for p in pts], [p[1] for p in pts])
+        self._dimension_points(rows)
+        self._pareto(rows, directions)
+
+    def _dimension_points(self, rows):
+        names = sorted({k for r in rows for k in r.get("params", {})})
+        if [self.dim_pick.itemText(i) for i in range(self.dim_pick.count())] != names:
+            current = self.dim_pick.currentText()
+            self.dim_pick.clear()
+            self.dim_pick.addItems(names)
+            if current in names:
+                self.dim_pick.setCurrentText(current)
+        name = self.dim_pick.currentText()
+        done = [r for r in rows if r.get("status") == "finished" and r.get("value") is not None]
+        xs, ys = [], []
+        for r in done:
+            x = r.get("params", {}).get(name)
+            if isinstance(x, bool):
+                x = float(x)
+            if isinstance(x, (int, float)):
+                xs.append(float(x))
+                ys.append(r["value"])
+        self.dim_points.setData(xs, ys)
+
+    def _pareto(self, rows, directions):
+        two = len(directions) == 2
+        self.pareto_plot.setVisible(two)
+        if not two:
+            return
+        pts = [r for r in rows if r.get("status") == "finished" and len(r.get("values") or ()) == 2]
+        front = pareto(rows, directions)
+        self.all_points.setData([r["values"][0] for r in pts], [r["values"][1] for r in pts])
+        self.front_points.setData([r["values"][0] for r in front], [r["values"][1] for r in front])
+
+    def selected_trial(self):
+        items = self.table.selectedItems()
+        return items[0].data(Qt.ItemDataRole.UserRole) if items else None
+
+
+def _fmt(v):
+    if isinstance(v, list):
+        return ", ".join(_fmt(x) for x in v)
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return "-" if v is None else str(v)
+
+
+class SweepController(QObject):
+    finished = Signal(object)     # the sweep's summary (from the thread that waited on the workers)
+
+    def __init__(self, window, panel):
+        super().__init__(panel)
+        self.window, self.panel = window, panel
+        self.sweep = None
+        self.spec = None
+        self.view = None
+        self.rows = []
+        self.timer = QTimer(self)
+        self.timer.setInterval(1500)
+        self.timer.timeout.connect(self.poll)
+        panel.start_clicked.connect(self.start)
+        panel.stop_clicked.connect(self.stop)
+        panel.apply_clicked.connect(self.apply)
+        panel.dim_pick.currentTextChanged.connect(lambda _t: self.panel.show_rows(self.rows, self._directions()))
+        self.finished.connect(self._finished)
+        window.project_changed.connect(lambda _p: self.show_dimensions())
+        from .sweep_marks import MARKS, repaint_cards
+        MARKS.changed.connect(lambda _p: (self.show_dimensions(), repaint_cards(getattr(window, "scene", None))))
+        self.show_dimensions()
+
+    def show_dimensions(self):
+        p = self.window.project
+        try:
+            dims = section_dims(p)
+        except LayerwiseError as e:
+            self.panel.dims.setText(str(e))
+            return
+        labels = sp.labels(p, dims)
+        text = "; ".join(f"{labels[d.path]} {_spec_text(d)}" for d in dims)
+        self.panel.dims.setText(text or "none: right-click a param in the inspector and choose Sweep")
+
+    def _options(self):
+        pn = self.panel
+        direction = {"min": ":min", "max": ":max"}.get(pn.direction.currentText(), "")
+        return dict(trials=pn.trials.value(), workers=pn.workers.value(), epochs=pn.epochs.value() or None,
+                    timeout=pn.budget.value() or None, storage=pn.storage.text().strip() or None,
+                    study=pn.study.text().strip() or None, objective=pn.objective.currentText().strip() + direction,
+                    second=None if pn.second.currentText() == "none" else pn.second.currentText(),
+                    pruning=pn.pruning.isChecked())
+
+    def start(self):
+        p = self.window.project
+        if p.path is None or self.window.document.dirty:
+            self.panel.status.setText("Save the project first: the workers train the saved file.")
+            return
+        try:
+            self.spec = prepare(p.path, (), **self._options())
+        except LayerwiseError as e:
+            self.panel.status.setText(f"Cannot start: {e}")
+            return
+        self.sweep = Sweep(self.spec)
+        self.view = StudyView(self.spec)
+        threading.Thread(target=self._wait, args=(self.sweep,), daemon=True, name="sweep").start()
+        self.panel.set_running(True)
+        self.panel.status.setText(f"Study {self.spec['study']}: running {self.spec['workers']} worker(s)…")
+        self.timer.start()
+
+    def _wait(self, sweep):
+        try:
+            summary = sweep.run()
+        except Exception as e:  # noqa: BLE001 - said in the panel; the window goes on
+            summary = {"error": str(e), "finished": 0, "trials": 0, "best": []}
+        self.finished.emit(summary)
+
+    def stop(self):
+        if self.sweep is not None:
+            self.sweep.request_stop()
+            self.panel.status.setText("Stopping: no new trials; the running ones finish.")
+
+    def _finished(self, summary):
+        self.timer.stop()
+        self.poll()
+        self.panel.set_running(False)
+        err = summary.get("error")
+        self.panel.status.setText(f"Stopped: {err}" if err else
+                                  f"Study {self.spec['study']}: {summary['finished']} of {summary['trials']} "
+                                  f"finished trials.")
+
+    def _directions(self):
+        return self._dirs if getattr(self, "_dirs", None) else []
+
+    def poll(self):
+        if self.view is None:
+            return
+        try:
+            self.rows, self._dirs = self.view.rows()
+        except Exception as e:  # noqa: BLE001 - a storage gone away is said, the window goes on
+            self.panel.status.setText(f"Cannot read the study: {e}")
+            return
+        self.panel.show_rows(self.rows, self._dirs)
+
+    def apply(self, best):
+        if self.view is None:
+            return
+        if best:
+            rows = self.view.best()
+            row = rows[0] if rows else None
+        else:
+            n = self.panel.selected_trial()
+            row = next((r for r in self.rows if r["trial"] == n), None)
+        if row is None or not row.get("params"):
+            self.panel.status.setText("No finished trial to apply yet.")
+            return
+        dims = [sp.Dimension.from_dict(d) for d in self.spec["dimensions"]]
+        self.window.push_edit(ApplyTrial(self.window.project, row, dims))
+        self.panel.status.setText(f"Applied trial {row['trial']} (Edit → Undo puts the old values back).")
+
+
+def _spec_text(d):
+    if d.kind in ("int", "float"):
+        return f"{d.low}:{d.high}" + (":log" if d.log else "")
+    if d.kind == "choice":
+        return ",".join(str(c) for c in d.choices)
+    return "optional" if d.kind == "optional" else f"= {d.value}"
+
+
+def install(window):
+    """Dock the Sweep panel; returns its controller (also ``window.sweeps``)."""
+    panel = SweepPanel()
+    ctl = SweepController(window, panel)
+    dock = window.add_panel(panel, "Sweep", Qt.DockWidgetArea.BottomDockWidgetArea)
+    ctl.dock = dock
+    window.sweeps = ctl
+    return ctl
+
+
+__all__ = ["ApplyTrial", "SweepPanel", "SweepController", "install", "section_of"]
