@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QInputDialog, QMessageBox
 
 from core.errors import LayerwiseError, RunsError
@@ -48,6 +48,9 @@ class RunsController(QObject):
         self.error = None
         self.canvas = CanvasDiff(window.scene)
         self.overlay = CurveOverlay(plots) if plots is not None else None
+        self.dock = None            # the Runs dock (set by install)
+        self._sized = False
+        self.plots_dock = None      # set by install: the dock of the plots, brought forward to show overlays
         self._watched = None
         p = panel
         p.refresh_clicked.connect(self.refresh)
@@ -109,14 +112,24 @@ class RunsController(QObject):
             return
         if len(ids) < 2:
             self.overlay.clear()
+            self.panel.show_legend({})
             return
         ids = sorted(ids)
         store = self._open()
         shown = [(self._label(i), store.curves(i)) for i in ids[:8]]
-        colours = self.overlay.show(shown)
-        lines = [f"■ {label}" for label in colours]
-        self.panel.show_text("Overlaid in the plots (validation dashed):\n" + "\n".join(lines) + "\n\n"
-                             + self._differences(ids))
+        self.panel.show_legend(self.overlay.show(shown))
+        self.panel.show_text(self._differences(ids))
+        self._bring_plots_forward()
+
+    def _bring_plots_forward(self):
+        """The plots to the front, unless they share a tab with the Runs panel (that would hide the table)."""
+        plots = self.plots_dock
+        dock = self.dock
+        if plots is not None and dock is not None and plots not in self.window.tabifiedDockWidgets(dock):
+            plots.raise_()
+            if not self._sized and not plots.isFloating() and plots.height() < self.window.height() * 0.4:
+                self._sized = True      # room for the curves, once (the person's own sizing wins afterwards)
+                self.window.resizeDocks([plots], [int(self.window.height() * 0.45)], Qt.Orientation.Vertical)
 
     def _label(self, run_id):
         r = next((r for r in self.runs if r["id"] == run_id), None)

@@ -100,24 +100,47 @@ class CurveOverlay:
         """``runs``: [(label, curves)] with curves from ``RunStore.curves``. Returns {label: colour}."""
         self.clear()
         colours = {}
-        touched = {}
+        bounds = {}      # plot -> [x max, y min, y max]
         for i, (label, curves) in enumerate(runs):
             colour = RUN_COLOURS[i % len(RUN_COLOURS)]
             colours[label] = colour
             epochs = curves.get("epochs") or []
-            keys = sorted({k for e in epochs for k in e} - SKIP)
             x = [e.get("epoch", j) + 1 for j, e in enumerate(epochs)]
-            for key in keys:
+            for key in sorted({k for e in epochs for k in e} - SKIP):
                 val = key.startswith("val_")
                 plot = self.plots.epoch_plot(key[4:] if val else key)
-                pen = pg.mkPen(colour, width=2, style=Qt.PenStyle.DashLine if val else Qt.PenStyle.SolidLine)
-                item = pg.PlotDataItem(x, _finite([e.get(key) for e in epochs]), pen=pen, connect="finite",
-                                       symbol="o", symbolSize=4, symbolPen=None, symbolBrush=QColor(colour))
-                item.setToolTip(f"{label}: {'validation' if val else 'training'} {key.removeprefix('val_')}")
-                item.setZValue(20)
-                plot.addItem(item)
-                self.items.append((plot, item))
-                touched[id(plot)] = plot
-        for plot in touched.values():
-            plot.autoRange(padding=0.05)
+                style = Qt.PenStyle.DashLine if val else Qt.PenStyle.SolidLine
+                self._add(plot, x, [e.get(key) for e in epochs], pg.mkPen(colour, width=2, style=style), bounds,
+                          f"{label}: {'validation' if val else 'training'} {key.removeprefix('val_')}", symbol=True)
+            bx, by = batch_points(curves.get("batches") or [])
+            if bx:
+                self._add(self.plots.batch_plot, bx, by, pg.mkPen(colour, width=1), bounds, f"{label}: batch loss")
+        for plot, (xmax, lo, hi) in bounds.values():
+            plot.setXRange(0, max(xmax, 1), padding=0.02)
+            if math.isfinite(lo) and math.isfinite(hi):
+                pad = (hi - lo) * 0.08 or abs(hi) * 0.1 or 1.0
+                plot.setYRange(lo - pad, hi + pad, padding=0)
         return colours
+
+    def _add(self, plot, x, y, pen, bounds, tip, symbol=False):
+        y = _finite(y)
+        extra = dict(symbol="o", symbolSize=4, symbolPen=None, symbolBrush=pen.color()) if symbol else {}
+        item = pg.PlotDataItem(x, y, pen=pen, connect="finite", **extra)
+        item.setToolTip(tip)
+        item.setZValue(20)
+        plot.addItem(item)
+        self.items.append((plot, item))
+        b = bounds.setdefault(id(plot), (plot, [0.0, math.inf, -math.inf]))[1]
+        finite = [v for v in y if math.isfinite(v)]
+        b[0] = max(b[0], max(x, default=0))
+        if finite:
+            b[1], b[2] = min(b[1], min(finite)), max(b[2], max(finite))
+
+
+def batch_points(batches):
+    """(x in epochs, loss) of sampled batches: epoch + (step + 1) / the steps seen in that epoch."""
+    steps = {}
+    for e, s, _logs in batches:
+        steps[e] = max(steps.get(e, 0), s + 1)
+    pts = [(e + (s + 1) / (steps[e] + 1), logs.get("loss")) for e, s, logs in batches if "loss" in logs]
+    return [p[0] for p in pts], [p[1] for p in pts]

@@ -44,6 +44,12 @@ class RunsPanel(QWidget):
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 1)
         lay.addWidget(split, 1)
+        self.legend = QLabel("")
+        self.legend.setObjectName("runs_legend")
+        self.legend.setTextFormat(Qt.TextFormat.RichText)
+        self.legend.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.legend.hide()
+        lay.addWidget(self.legend)
         lay.addLayout(self._button_row())
         self.filter.textChanged.connect(self._filter)
         self.table.selectionModel().selectionChanged.connect(self._selection)
@@ -69,7 +75,6 @@ class RunsPanel(QWidget):
         t.setObjectName("runs_table")
         t.setModel(self.model)
         t.setSortingEnabled(True)
-        t.sortByColumn(1, Qt.SortOrder.DescendingOrder)     # newest first
         t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         t.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -115,6 +120,8 @@ class RunsPanel(QWidget):
         self.table.setUpdatesEnabled(False)
         try:
             self.model.set_runs(runs)
+            if self.model.sorted_by is None and self.model.columns:
+                self.table.sortByColumn(1, Qt.SortOrder.DescendingOrder)     # newest first
             self._apply_filter()
             self._fit_columns()
             if keep:
@@ -141,6 +148,13 @@ class RunsPanel(QWidget):
         n, shown = self.model.rowCount(), len(self.visible_rows())
         text = message or (f"{n} run{'s' if n != 1 else ''}" if n == shown else f"{shown} of {n} runs")
         self.count.setText(text)
+
+    def show_legend(self, colours):
+        """``{label: colour}`` of the runs overlaid in the plots (hidden when empty)."""
+        import html
+        parts = [f"<span style='color:{c}'>■</span>&nbsp;{html.escape(label)}" for label, c in colours.items()]
+        self.legend.setText("In the plots (validation dashed): " + "&nbsp;&nbsp;&nbsp;".join(parts))
+        self.legend.setVisible(bool(colours))
 
     def show_text(self, text, error=False):
         self.details.setPlainText(text)
