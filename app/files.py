@@ -17,6 +17,8 @@ from core.atomic import atomic_write
 from core.project import EXTENSION, Project, dumps_project, load_project, loads_project, save_project
 
 from . import paths
+from .export_targets import BY_EXTENSION as TARGET_EXTENSIONS, FILTERS as TARGET_FILTERS, TargetExport
+from .export_targets import chosen as chosen_target
 from .tasks import run_task
 
 log = logging.getLogger(__name__)
@@ -76,6 +78,7 @@ class FileController(QObject):
         self.recovery_dir = paths.data_dir() / "recovery"
         self.recovery_file = self.recovery_dir / f"autosave-{os.getpid()}{EXTENSION}"
         self._exporting = False
+        self.targets = TargetExport(self)   # .onnx, .tflite, SavedModel, Keras 2: checked against Keras
         self.confirm_unsaved = None   # replaceable: () -> "save" | "discard" | "cancel" (tests, scripts)
         self.autosave_timer = QTimer(self)
         self.autosave_timer.setInterval(AUTOSAVE_MS)
@@ -253,10 +256,13 @@ class FileController(QObject):
         kinds = [kind] if kind else list(EXPORT_FILTERS)
         p = self.project
         base = (p.path.with_suffix("") if p.path else Path.home() / (p.name or "model"))
-        path, flt = QFileDialog.getSaveFileName(self.w, "Export", f"{base}{kinds[0]}",
-                                                ";;".join(EXPORT_FILTERS[k] for k in kinds))
+        filters = [EXPORT_FILTERS[k] for k in kinds] + (list(TARGET_FILTERS) if kind is None else [])
+        path, flt = QFileDialog.getSaveFileName(self.w, "Export", f"{base}{kinds[0]}", ";;".join(filters))
         if not path:
             return False
+        target = chosen_target(path, flt)
+        if target:
+            return self.targets.start(*target)
         ext = Path(path).suffix.lower()
         if ext not in EXPORT_FILTERS:
             for k, f in EXPORT_FILTERS.items():
@@ -276,8 +282,11 @@ class FileController(QObject):
             self.doc.message.emit(f"Wrote {Path(path).name}")
             self.exported.emit(str(path), "")
             return True
+        if ext in TARGET_EXTENSIONS:
+            return self.targets.start(path, TARGET_EXTENSIONS[ext])
         if ext not in (".h5", ".keras", ".py"):
-            self.w.show_error("Cannot export", f"{Path(path).name}: unknown format; use .h5, .keras, .py, .png or .svg")
+            self.w.show_error("Cannot export", f"{Path(path).name}: unknown format; use .h5, .keras, .py, .onnx, "
+                              ".tflite, .png or .svg")
             return False
         if not self.doc.is_keras_ready():
             self.w.show_error("Cannot export yet", "TensorFlow is still loading; try again in a few seconds.")

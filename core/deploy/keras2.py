@@ -53,10 +53,17 @@ def _layer(entry, tf_keras):
 
 def _known(conf, cls, where, base=BASE_KWARGS):
     """``conf`` without the settings ``cls`` does not take; a refused layer when one of them is set."""
-    params = inspect.signature(cls.__init__).parameters
-    if any(p.kind is p.VAR_KEYWORD for p in params.values()) and base is None:
+    allowed, open_ended = set(base or ()), False
+    for klass in cls.__mro__:           # a class passing **kwargs on: its bases' settings count too
+        if "__init__" not in vars(klass):
+            continue
+        params = inspect.signature(klass.__init__).parameters
+        allowed |= set(params)
+        open_ended = any(p.kind is p.VAR_KEYWORD for p in params.values())
+        if not open_ended or klass.__name__ == "Layer":
+            break
+    if open_ended and base is None:
         return conf
-    allowed = set(params) | (base or set())
     out = {}
     for k, v in conf.items():
         if k in allowed:
