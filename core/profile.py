@@ -47,15 +47,23 @@ class Profile:
 
 
 def median_ms(fn, args, warmup=3, repeats=20):
-    """Median wall time of ``fn(*args)`` in ms, after ``warmup`` calls (results fetched, so the work is done)."""
+    """Median wall time of ``fn(*args)`` in ms, after ``warmup`` calls; each call waits until the device has done
+    its work (``sync_devices``; a fetch of the result where TensorFlow lacks it), without copying the output."""
+    sync = _syncer()
     for _ in range(warmup):
-        _fetch(fn(*args))
+        sync(fn(*args))
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
-        _fetch(fn(*args))
+        sync(fn(*args))
         times.append((time.perf_counter() - t0) * 1000)
     return statistics.median(times)
+
+
+def _syncer():
+    import tensorflow as tf
+    sync = getattr(getattr(tf.test, "experimental", None), "sync_devices", None)
+    return (lambda _y: sync()) if sync is not None else _fetch
 
 
 def _fetch(y):
@@ -101,10 +109,10 @@ def profile_project(project, batch=None, device="auto", warmup=3, repeats=20, pe
     with tf.device(tf_name):
         build = build_model(project, with_weights=True)
         model = build.model
-        call = tf.function(lambda xs: model(xs if len(xs) > 1 else xs[0], training=False))
+        call = _function(tf, lambda xs: model(xs if len(xs) > 1 else xs[0], training=False))
         x1 = [tf.constant(x) for x in _model_inputs(build, project.graph, 1, rng)]
         xb = [tf.constant(x) for x in _model_inputs(build, project.graph, batch, rng)]
-        empty = tf.function(lambda x: x)
+        empty = _function(tf, lambda x: x)
         prof = Profile(label, batch, median_ms(call, (x1,), warmup, repeats), median_ms(call, (xb,), warmup, repeats),
                        median_ms(empty, (x1[0],), warmup, repeats), warmup=warmup, repeats=repeats)
         if per_node:
@@ -131,8 +139,13 @@ def node_times(graph, build, empty_ms, rng, warmup=3, repeats=20) -> dict:
     return out
 
 
+def _function(tf, fn):
+    """A tf.function of ``fn`` (a lambda AutoGraph need not convert: plain tensor code)."""
+    return tf.function(tf.autograph.experimental.do_not_convert(fn))
+
+
 def _own_call(tf, call_layer, node, layer):
-    return tf.function(lambda *ts: call_layer(node, layer, list(ts)))
+    return _function(tf, lambda *ts: call_layer(node, layer, list(ts)))
 
 
 def _dtype(graph, node_id):
