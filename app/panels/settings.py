@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (QComboBox, QGridLayout, QLabel, QLineEdit, QPushB
 from core import catalog
 
 from .. import commands, safe
+from .budget import build_budget
 from .param_editors import FloatSpin, align_label_columns, compact, label_for, make_editor
 
 SCHEDULE_LABELS = {"none": "Constant", "step": "Step decay", "cosine": "Cosine decay", "plateau": "Reduce on plateau"}
@@ -110,7 +111,8 @@ class ProjectSettings(QWidget):
         lay.setContentsMargins(14, 12, 14, 14)
         lay.setSpacing(6)
         for title, build in (("Project", self._build_project), ("Optimizer", self._build_optimizer),
-                             ("Learning-rate schedule", self._build_schedule), ("Regularization", self._build_regularization)):
+                             ("Learning-rate schedule", self._build_schedule), ("Regularization", self._build_regularization),
+                             ("Budget", lambda p: build_budget(self, p))):
             lay.addWidget(_label(title, "section"))
             lay.addLayout(build(p))
         lay.addWidget(_label("Losses", "section"))

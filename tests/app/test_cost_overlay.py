@@ -55,3 +55,19 @@ def test_profile_action_puts_times_on_the_cards(win, qtbot):
     assert ov.mode == "macs"
     assert win.scene.nodes[conv.id].overlay[1].startswith("591 k MACs · 61% · ")
     assert "at batch 1" in win.summary.cost.text()
+
+
+def test_budget_set_in_the_project_settings_panel(win):
+    editors = win.settings_panel.budget_editors
+    ed = editors.edits["max_macs"]
+    ed.setText("1000")
+    ed.editingFinished.emit()
+    assert win.project.training["budget"] == {"max_macs": 1000}
+    assert "over budget" in win.summary.cost.text()
+    win.document.undo_stack.undo()
+    assert win.project.training.get("budget") in (None, {})
+    assert ed.text() == "" and "over budget" not in win.summary.cost.text()
+    ed.setText("-5")
+    ed.editingFinished.emit()
+    assert win.settings_panel.error.text() == '"training.budget.max_macs" must be at least 0, got -5'
+    assert win.project.training.get("budget") in (None, {}) and ed.text() == ""
