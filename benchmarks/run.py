@@ -22,6 +22,8 @@ GROUPS = ["core_figures", "engine", "editor", "workbench", "transfer", "cost", "
 
 GROUPS.append("distribute")   # devices, workers, resume (benchmarks/distribute.py)
 
+GROUPS.append("distribute")   # devices, workers, resume (benchmarks/distribute.py)
+
 
 def all_figures():
     figs = {}

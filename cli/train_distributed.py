@@ -72,7 +72,14 @@ class Distributed:
     keep_checkpoint: bool = True
 
     def finish(self, result, saved):
-        """After a run that ended well: a run that saves nothing (--no-save) leaves no checkpoint either."""
+        """After a run that ended well: each worker of a multi-worker run says the digest of its final weights
+        (the same on every worker: they trained one model); a run that saves nothing (--no-save) leaves no
+        checkpoint either."""
+        from core.training.distribute import cluster, weights_digest
+        joined = cluster()
+        if joined is not None and result.build is not None:
+            click.echo(f"worker {joined[1]} of {joined[2]}: final weights digest {weights_digest(result.build.model)}"
+                       f" (the same on every worker)")
         if self.checkpoint is None or not self.chief or result.error is not None or result.stopped or saved:
             return
         try:

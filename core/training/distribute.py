@@ -93,6 +93,18 @@ def cluster():
     return _CLUSTER["strategy"], _CLUSTER["rank"], _CLUSTER["workers"]
 
 
+def weights_digest(model) -> str:
+    """A short digest of the model's weights (read locally on each worker): equal digests on every worker show
+    that they trained one model together."""
+    import hashlib
+
+    import numpy as np
+    h = hashlib.sha1()
+    for v in model.weights:
+        h.update(np.ascontiguousarray(v.numpy()).tobytes())
+    return h.hexdigest()[:12]
+
+
 def is_chief() -> bool:
     """True unless this process is a multi-worker run's worker other than 0 (which writes nothing)."""
     return _CLUSTER["strategy"] is None or _CLUSTER["rank"] == 0
