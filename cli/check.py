@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from .common import TRUST_HELP, load, quiet_tf
+from .common import TRUST_HELP, fail, load, quiet_tf
 
 
 @click.command("check")
@@ -18,6 +18,8 @@ from .common import TRUST_HELP, load, quiet_tf
 @click.option("--json", "as_json", is_flag=True, help="with --cost: one JSON object (nodes, total)")
 def check(project, trust, cost=False, as_json=False):
     """Print every node's output shape and parameter count, then the totals and any problems."""
+    if as_json and not cost:
+        fail("--json goes with --cost (layerwise check PROJECT --cost --json)")
     quiet_tf()
     p = load(project, trust)
     from core.infer import check as run_check, weights_problems
