@@ -82,3 +82,17 @@ def test_profile_on_a_device_that_is_not_there_is_exit_2():
     r = invoke("profile", DIGITS, "--device", "gpu:99")
     assert r.exit_code == 2, r.output
     assert "gpu:99" in r.stderr and "Traceback" not in r.output
+
+
+def test_json_without_cost_and_a_graph_with_problems(tmp_path):
+    r = invoke("check", DIGITS, "--json")
+    assert r.exit_code == 2 and "--json goes with --cost" in r.stderr
+    d = json.loads(DIGITS.read_text())
+    d["graph"]["nodes"][3]["params"]["filters"] = -3
+    path = tmp_path / "broken.layerwise"
+    path.write_text(json.dumps(d))
+    r = invoke("check", path, "--cost", "--json")
+    assert r.exit_code == 1
+    out = json.loads(r.stdout)
+    assert out["problems"] == ["node 'conv2d_1' (n4): filters must be >= 1, got -3"]
+    assert out["total"]["macs"] == out["nodes"][2]["macs"] + out["nodes"][1]["macs"]   # what could be inferred
