@@ -11,6 +11,7 @@ from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QScrollArea, QTabBar, QTabWidget, QUndoView, QWidget
 
 from . import cost_overlay, experiments, icons, paths, safe, theme, transfer_ui, workbench
+from .workbench import gradients
 from .actions import Actions
 from .document import Document
 from .editor.canvas import CanvasWidget
@@ -26,7 +27,7 @@ log = logging.getLogger(__name__)
 # the parts installed after the first paint, each by its install(window) (see app.contracts); keyed by name in
 # ``window.plugins``
 PLUGINS = (("app.workbench", workbench.install), ("app.transfer_ui", transfer_ui.install),
-           ("app.experiments", experiments.install))
+           ("app.experiments", experiments.install), ("app.workbench.gradients", gradients.install))
 STATE_VERSION = 3
 MAX_PANEL_MIN = (360, 160)   # larger minimum sizes scroll inside their dock
 

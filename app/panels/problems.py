@@ -17,6 +17,7 @@ class ProblemsPanel(QWidget):
     def __init__(self, document, parent=None):
         super().__init__(parent)
         self.doc = document
+        self.training_rows = []   # [(node id, text)]: problems the gradient view found while training
         lay = QVBoxLayout(self)
         lay.setContentsMargins(6, 4, 6, 4)
         lay.setSpacing(2)
@@ -52,7 +53,7 @@ class ProblemsPanel(QWidget):
             self.list.addItem(it)
         if len(result.problems) > MAX_LISTED:
             self.list.addItem(QListWidgetItem(f"… and {len(result.problems) - MAX_LISTED:,} more"))
-        n = len(result.problems)
+        n = len(result.problems) + self._add_training_rows()
         if n:
             self.empty.hide()
             self.list.show()
@@ -61,6 +62,22 @@ class ProblemsPanel(QWidget):
             self.list.hide()
             self.empty.show()
         self.count_changed.emit(n)
+
+    def show_training_problems(self, rows):
+        """Show ``rows`` [(node id, text)] (from training) after the graph's problems."""
+        self.training_rows = list(rows)
+        self.show_result(self.doc.result)
+
+    def _add_training_rows(self):
+        warn = icons.icon("error", theme.current()["warn"])
+        names = self.doc.project.graph.nodes if self.doc.project is not None else {}
+        for k, text in self.training_rows[:MAX_LISTED]:
+            name = names[k].name if k in names else k
+            it = QListWidgetItem(warn, f"{safe.clip(name)} (training): {safe.clip(text, safe.TIP_CHARS)}")
+            it.setData(NODE_ROLE, k)
+            it.setToolTip(safe.clip(text, safe.TIP_CHARS))
+            self.list.addItem(it)
+        return len(self.training_rows)
 
     def _clicked(self, item):
         k = item.data(NODE_ROLE)

@@ -15,6 +15,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from .. import safe
 from ..tasks import run_task
+from . import checkpoints
 from .gc_tuning import fast_gil_handoff
 from .render import fmt_metric, fmt_rate
 
@@ -186,6 +187,10 @@ class Runner(QObject):
         if prev is not None and prev.build is not None and prev.error is None \
                 and getattr(prev.build, "revision", -1) == wb.project.graph.revision:
             return prev.build, False, wb.epoch_reached
+        if prev is None:   # a new session: the checkpoint beside the project, when it fits the graph
+            self.resume = checkpoints.resumable(wb.project)
+            if self.resume is not None:
+                return None, False, self.resume.epoch
         # the graph changed (or a new session): rebuild with the weights the nodes carry
         return None, True, (wb.epoch_reached if prev is not None else 0)
 
@@ -223,9 +228,13 @@ class Runner(QObject):
         wb = self.wb
         project = wb.project
         data = wb.current_dataset()
+        resume, self.resume = getattr(self, "resume", None), None
+        checkpoints.attach(project, cfg, resume)   # written after every epoch; restored on a new session's Continue
         state = self.state = make_state(self.bridge)
         from ..experiments import recording
         recorder = self.recorder = recording.start(wb.window, project, cfg)
+        if wb.gradients is not None:
+            wb.gradients.attach(project, cfg)   # the probe of the gradient view
 
         def work():
             return recording.recorded(recorder, lambda: run(project, data=data, config=cfg, state=state, build=build))

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from .. import safe
 from ..tasks import TaskSlots, run_task, wait_all
+from . import checkpoints
 from .analysis import Analysis
 from .data_panel import DataPanel
 from .data_preview import make_preview
@@ -67,6 +68,7 @@ class Workbench(QObject):
         self.last_features = {}
         self._close_pending = False
         self.tasks = TaskSlots()      # "data", "evaluate", "features": a newer task drops the older one's answer
+        self.gradients = None         # the gradient view (app.workbench.gradients.install)
         self.runner = Runner(self)
         self.analysis = Analysis(self)
         self.settings_edits = SettingsEdits(self)
@@ -160,7 +162,7 @@ class Workbench(QObject):
         self.results.clear("Train the network to see how it does on the test split.")
         self.train_panel.load(project.training)
         self.show_data_settings(project)
-        self.train_panel.set_running(False, can_continue=project.has_weights())
+        self.train_panel.set_running(False, can_continue=project.has_weights() or checkpoints.exists(project))
         self.train_panel.set_status("Ready")
         self.train_panel.detail.setText("")
         self.train_panel.message.setText("")

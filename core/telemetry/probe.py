@@ -146,7 +146,8 @@ class Probe:
         self.y = [tf.constant(a) for a in batch[1]]
         self._step = tf.function(self._stats)
         self._snap = tf.function(self._copy)
-        self._raw = self._step(self.x, self.y)   # traced now, not in the middle of training
+        self._snap()                              # both traced now, not in the middle of training
+        self._raw = self._step(self.x, self.y)
         self._check_gradients()
 
     # -- set-up --------------------------------------------------------------------------------------------------
