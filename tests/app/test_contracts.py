@@ -34,5 +34,8 @@ def test_the_workbench_stand_in_window_provides_what_the_workbench_uses(qtbot):
 
 def test_parts_are_installed_from_an_explicit_list(main_window):
     from app import experiments, main_window as mw, transfer_ui, workbench
-    assert [name for name, _install in mw.PLUGINS] == ["app.workbench", "app.transfer_ui", "app.experiments"]
-    assert [install for _name, install in mw.PLUGINS] == [workbench.install, transfer_ui.install, experiments.install]
+    from app.workbench import gradients
+    assert [name for name, _install in mw.PLUGINS] == ["app.workbench", "app.transfer_ui", "app.experiments",
+                                                       "app.workbench.gradients"]
+    assert [install for _name, install in mw.PLUGINS] == [workbench.install, transfer_ui.install, experiments.install,
+                                                          gradients.install]
