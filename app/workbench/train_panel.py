@@ -66,7 +66,9 @@ class TrainPanel(QWidget):
         self.epochs.setToolTip("How many passes over the training data")
         self.batch = QSpinBox()
         self.batch.setRange(1, 1 << 20)
-        self.batch.setToolTip("Samples per training step")
+        self.batch.setToolTip("Samples per training step (on All GPUs: the global batch, split evenly between them)")
+        self.batch_note = _Note("")   # what each GPU gets on All GPUs
+        self.batch_note.setForegroundRole(QPalette.PlaceholderText)
         self.device = QComboBox()
         self.device.setToolTip("Where training runs. Greyed-out GPUs cannot be used; hover them for the reason.")
         self.device.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
@@ -77,6 +79,7 @@ class TrainPanel(QWidget):
         self.mixed.setToolTip("Faster on recent GPUs; only available when training on a GPU")
         form.addRow("Epochs", self.epochs)
         form.addRow("Batch size", self.batch)
+        form.addRow("", self.batch_note)
         form.addRow("Device", self.device)
         form.addRow("", self.mixed)
         self._build_early_stopping(form)
@@ -258,7 +261,7 @@ class TrainPanel(QWidget):
             else:
                 key = d.get("id") or f"gpu:{gpu_i}"
                 gpu_i += 1
-            text = d.get("name", key)
+            text = _with_memory(d, key)
             usable = bool(d.get("usable", True))
             if not usable and d.get("reason"):
                 text = f"{text} — unavailable"
@@ -271,6 +274,7 @@ class TrainPanel(QWidget):
             else:
                 it.setToolTip(d.get("name", key))
             m.appendRow(it)
+        m.appendRow(_all_gpus_item(self._devices))
         self._select_device(want)
         self._loading = was
         self._update_mixed()
@@ -293,11 +297,17 @@ class TrainPanel(QWidget):
         key = self.device.currentData() or "auto"
         if key.startswith("gpu"):
             return True
-        if key == "auto":
+        if key in ("auto", "all"):
             return any(d.get("kind") == "gpu" and d.get("usable") for d in self._devices)
         return False
 
+    def _update_batch_note(self):
+        n = _usable_gpus(self._devices) if (self.device.currentData() or "auto") == "all" else 0
+        b = self.batch.value()
+        self.batch_note.setText(f"global batch: {b / n:g} samples per GPU on each of {n} GPUs" if n >= 2 else "")
+
     def _update_mixed(self):
+        self._update_batch_note()
         gpu = self._device_is_gpu()
         self.mixed.setEnabled(gpu and not self._running)
         self.mixed.setToolTip("Faster on recent GPUs" if gpu else "Only available when training on a GPU")
@@ -377,3 +387,28 @@ class TrainPanel(QWidget):
 
     def show_error(self, text):
         self.show_done(text, ok=False)
+
+
+def _with_memory(d, key):
+    """'GPU 0: NVIDIA H200 · 140 GB' (the memory when it is known)."""
+    name, mem = d.get("name", key), d.get("memory")
+    return f"{name} · {mem / 2 ** 30:.0f} GB" if isinstance(mem, (int, float)) and mem > 0 else name
+
+
+def _usable_gpus(devices):
+    return sum(1 for d in devices if d.get("kind") == "gpu" and d.get("usable", True))
+
+
+def _all_gpus_item(devices):
+    """"All GPUs": data-parallel training on every usable GPU (tf.distribute.MirroredStrategy); greyed with the
+    reason where there are fewer than two."""
+    n = _usable_gpus(devices)
+    it = QStandardItem(f"All GPUs ({n})" if n >= 2 else "All GPUs")
+    it.setData("all", Qt.UserRole)
+    it.setData("gpu", Qt.UserRole + 1)
+    if n >= 2:
+        it.setToolTip(f"Train on all {n} GPUs at once (data-parallel): each GPU takes an equal part of every batch")
+    else:
+        it.setEnabled(False)
+        it.setToolTip("Needs two or more usable GPUs; this machine has " + ("one" if n == 1 else "none"))
+    return it
