@@ -34,12 +34,14 @@ def require(extra):
 
 def layer_error(model, message, target):
     """An UnsupportedLayer naming the first layer of ``model`` that ``message`` (a converter's error) mentions."""
+    import re
     text = str(message)
+    op = re.search(r'fused\["(\w+):', text) or re.search(r"'tf\.(\w+)' op", text)
+    why = f"the TensorFlow op {op.group(1)} has no {target} equivalent" if op else first_line(text)
     for layer in model.layers:
-        if f"/{layer.name}/" in text or f"'{layer.name}'" in text or f"{layer.name}_1/" in text:
-            return UnsupportedLayer(f"node '{layer.name}' ({type(layer).__name__}): {target} cannot express it: "
-                                    f"{first_line(text)}")
-    return UnsupportedLayer(f"{target} cannot express this model: {first_line(text)}")
+        if any(mark in text for mark in (f"/{layer.name}/", f"/{layer.name}_1/", f"'{layer.name}'")):
+            return UnsupportedLayer(f"node '{layer.name}' ({type(layer).__name__}): {target} cannot express it: {why}")
+    return UnsupportedLayer(f"{target} cannot express this model: {why}")
 
 
 def first_line(text, limit=200):

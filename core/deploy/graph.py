@@ -2,6 +2,9 @@
 captured constant, e.g. a Normalization layer's mean and variance, folded into the graph as a constant)."""
 from __future__ import annotations
 
+import contextlib
+import logging
+
 RNN_TYPES = ("LSTM", "GRU", "SimpleRNN")
 
 
@@ -30,16 +33,26 @@ def serving_function(model, batch=None):
 def frozen(model, batch=None):
     """The frozen concrete function of :func:`serving_function`, and its output names in the order of its
     ``outputs`` (TensorFlow flattens the output dict in key order)."""
-    import logging
     import tensorflow as tf
     from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
-    level = tf.get_logger().level
-    tf.get_logger().setLevel(logging.ERROR)     # its deprecation notes about TF1 graph utilities
-    try:
+    with quiet_tf_log():
         fn = convert_variables_to_constants_v2(serving_function(model, batch).get_concrete_function())
-    finally:
-        tf.get_logger().setLevel(level)
     return fn, tf.nest.flatten({n: n for n in output_names(model)})
+
+
+@contextlib.contextmanager
+def quiet_tf_log():
+    """TensorFlow's and tf2onnx's Python loggers at ERROR while the block runs (their notes about TF1 graph
+    utilities being deprecated are not the user's concern)."""
+    loggers = [logging.getLogger(n) for n in ("tensorflow", "tf2onnx")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, levels):
+            lg.setLevel(level)
 
 
 def unrolled(model, target="TFLite"):

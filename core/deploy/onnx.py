@@ -12,13 +12,14 @@ def convert(model):
     """(serialized ONNX model, opset). UnsupportedLayer names the layer tf2onnx cannot convert."""
     require("onnx")
     import tf2onnx
-    from .graph import frozen, unrolled
+    from .graph import frozen, quiet_tf_log, unrolled
     fn, names = frozen(unrolled(model, "ONNX"))
     ins = [t.name for t in fn.inputs]
     outs = {n: t.name for n, t in zip(names, fn.outputs)}
     try:
-        proto, _ = tf2onnx.convert.from_graph_def(fn.graph.as_graph_def(), input_names=ins,
-                                                  output_names=list(outs.values()), opset=OPSET)
+        with quiet_tf_log():
+            proto, _ = tf2onnx.convert.from_graph_def(fn.graph.as_graph_def(), input_names=ins,
+                                                      output_names=list(outs.values()), opset=OPSET)
     except Exception as e:
         raise layer_error(model, e, "ONNX") from None
     renames = {t: t.split(":")[0] for t in ins}

@@ -27,8 +27,10 @@ def convert(model, quantize=None, representative=None):
             conv.optimizations = [tf.lite.Optimize.DEFAULT]
         if quantize == "int8":
             conv.representative_dataset = _calibration(model, representative)
+        from ..tfload import quiet_stderr
         try:
-            return conv.convert()
+            with quiet_stderr():        # the calibrator's C++ notes
+                return conv.convert()
         except Exception as e:
             raise layer_error(model, e, "TFLite") from None
 
@@ -48,11 +50,19 @@ class Runner:
     def __init__(self, path, model):
         import warnings
         import tensorflow as tf
-        with warnings.catch_warnings():
+        from ..tfload import quiet_stderr
+        with warnings.catch_warnings(), quiet_stderr():     # its deprecation note, the delegate's INFO line
             warnings.simplefilter("ignore")
             self.interpreter = tf.lite.Interpreter(model_path=str(path), num_threads=os.cpu_count())
-        self.signature = self.interpreter.get_signature_runner()
+            self.signature = self.interpreter.get_signature_runner()
         self.inputs = [i.name for i in model.inputs]
 
+        self.quiet = True
+
     def __call__(self, xs):
+        if self.quiet:      # the first call creates the XNNPACK delegate, which says so on stderr
+            from ..tfload import quiet_stderr
+            self.quiet = False
+            with quiet_stderr():
+                return self.signature(**dict(zip(self.inputs, xs)))
         return self.signature(**dict(zip(self.inputs, xs)))

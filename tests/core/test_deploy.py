@@ -131,3 +131,15 @@ def test_an_rnn_without_a_fixed_length_is_named_before_anything_is_written(tmp_p
     m = keras.Model(x, keras.layers.GRU(4, name="encoder")(x))
     with pytest.raises(UnsupportedLayer, match=r"node 'encoder' \(GRU\): TFLite needs it unrolled"):
         unrolled(m)
+
+
+def test_an_op_tflite_has_no_builtin_for_is_named_with_its_layer():
+    import keras
+    import tensorflow as tf
+    from core.deploy import tflite
+    x = keras.Input((3, 3), name="x")
+    y = keras.layers.Lambda(lambda t: tf.linalg.det(t), name="determinant")(x)
+    m = keras.Model(x, keras.layers.Dense(2, name="out")(keras.layers.Reshape((1,))(y)))
+    with pytest.raises(UnsupportedLayer, match=r"node 'determinant' \(Lambda\): TFLite cannot express it: the "
+                                               r"TensorFlow op MatrixDeterminant has no TFLite equivalent"):
+        tflite.convert(m)
