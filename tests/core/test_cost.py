@@ -92,9 +92,17 @@ def profiler_macs(model):
     except KeyError:
         pass
     cfg = keras.saving.serialize_keras_object(model)
-    for layer in cfg["config"]["layers"]:
-        if layer["class_name"] in ("LSTM", "GRU", "SimpleRNN"):
-            layer["config"]["unroll"] = True
+
+    def unroll(o):   # every RNN, also one inside a Bidirectional or a nested model
+        if isinstance(o, dict):
+            if o.get("class_name") in ("LSTM", "GRU", "SimpleRNN") and isinstance(o.get("config"), dict):
+                o["config"]["unroll"] = True
+            for v in o.values():
+                unroll(v)
+        elif isinstance(o, list):
+            for v in o:
+                unroll(v)
+    unroll(cfg)
     model = keras.saving.deserialize_keras_object(cfg)
     spec = [tf.TensorSpec((1,) + tuple(i.shape[1:]), i.dtype) for i in model.inputs]
     fn = tf.function(lambda *x: model(list(x) if len(x) > 1 else x[0], training=False))
@@ -175,3 +183,39 @@ def test_bad_budget_names_the_field(budget, words):
     problems = training_problems({"budget": budget})
     assert len(problems) == 1 and problems[0].startswith(words), problems
     assert training_problems({"budget": {"max_macs": 1e9, "max_latency_ms": 0.5}}) == []
+
+
+def test_every_catalog_type_has_a_convention():
+    from core import catalog
+    from core.cost.rules import RULES
+    assert [t for t, e in catalog.CATALOG.items() if (e.keras_class or t) not in RULES] == ["Op", "KerasLayer"]
+
+
+def one_layer(layer, in_shape, inputs=1, dtype="float32"):
+    """Input -> the layer (on ``inputs`` ports, all fed by the Input) -> Output."""
+    g = Graph()
+    src = g.add_node("Input", {"shape": in_shape, "dtype": dtype}).id
+    n = g.add_node(*layer)
+    for port in range(inputs):
+        g.connect(src, n.id, port)
+    g.connect(n.id, g.add_node("Output", {"loss": "mean_squared_error"}).id)
+    return Project(graph=g)
+
+
+@pytest.mark.parametrize("layer, in_shape, inputs", [
+    (("Conv1D", {"filters": 4, "kernel_size": [3], "padding": "causal"}), [10, 2], 1),
+    (("Conv2DTranspose", {"filters": 4, "kernel_size": [3, 3], "strides": [2, 2]}), [5, 5, 2], 1),
+    (("DepthwiseConv2D", {"kernel_size": [3, 3], "depth_multiplier": 2}), [6, 6, 2], 1),
+    (("Embedding", {"input_dim": 10, "output_dim": 4}), [5], 1),
+    (("SimpleRNN", {"units": 3, "return_sequences": True}), [4, 2], 1),
+    (("Bidirectional", {"layer": "LSTM", "units": 3, "merge_mode": "sum"}), [4, 2], 1),
+    (("Attention", {"use_scale": True}), [5, 4], 2),
+    (("AdditiveAttention", {}), [5, 4], 2),
+    (("Average", {}), [6], 3),
+    (("Normalization", {}), [6], 1),
+])
+def test_single_layers_equal_tensorflow_profiler_count(layer, in_shape, inputs):
+    from core.build import build_model
+    p = one_layer(layer, in_shape, inputs, dtype="int32" if layer[0] == "Embedding" else "float32")
+    model = build_model(p, with_weights=False).model
+    assert project_cost(p).total.macs == pytest.approx(profiler_macs(model), rel=1e-9)
