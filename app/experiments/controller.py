@@ -63,6 +63,8 @@ class RunsController(QObject):
         p.note_clicked.connect(self._ask_note)
         p.delete_clicked.connect(lambda ids: self.delete(ids, ask=True))
         window.project_changed.connect(lambda _p: self.refresh())
+        # Save As moves the project, and its runs file with it
+        window.document.dirty_changed.connect(lambda _d: self.refresh() if self.path() != self.store_path else None)
         self._watch_graph()
 
     # -- reading ---------------------------------------------------------------------------------------------

@@ -197,3 +197,11 @@ def test_an_unreadable_runs_database_is_said_and_kept(qtbot, isolated, keras_loa
     wb.shutdown()
     w.document.undo_stack.setClean()
     w.document._extra_dirty = False
+
+
+def test_save_as_moves_the_runs_with_the_project(window, tmp_path):
+    w, ctl, ids = window
+    w.project.training["epochs"] = 3          # an unsaved change, so that saving clears it
+    assert w.files.save_to(tmp_path / "copy.layerwise")
+    assert ctl.runs == [] and "no runs yet" in ctl.panel.count.text()
+    assert not runs_path(tmp_path / "copy.layerwise").exists()    # reading makes no file
