@@ -105,7 +105,7 @@ def _write(payload, tmp, target):
 
 def _runner(target, path, model):
     import importlib
-    mod = importlib.import_module(f".{ {'keras2': 'keras2'}.get(target, target)}", __package__)
+    mod = importlib.import_module(f".{target}", __package__)     # onnx, tflite, savedmodel, keras2
     return mod.Runner(path, model)
 
 
