@@ -12,6 +12,7 @@ from core.errors import RunsError
 from .common import fail
 
 RECORD_HELP = "do not record this training in the project's runs database (PROJECT.runs.sqlite)"
+RUN_WEIGHTS_HELP = "keep this run's trained weights with its record (PROJECT.runs/run-ID.weights.h5)"
 
 
 def start_recording(project_file, project, cfg, enabled=True):
@@ -44,7 +45,7 @@ def guarded(rec):
         raise
 
 
-def finish_recording(rec, result):
+def finish_recording(rec, result, keep_weights=False):
     """Record how ``result`` ended; say where, and whether recording broke off."""
     if rec is None:
         return
@@ -53,7 +54,11 @@ def finish_recording(rec, result):
             click.echo(f"warning: the run was not recorded: {rec.broken}", err=True)
         return
     try:
-        status = rec.finish(result)
+        try:
+            status = rec.finish(result, keep_weights=keep_weights)
+        except OSError as e:
+            click.echo(f"warning: the run's weights were not kept: {e.strerror or e}", err=True)
+            status = rec.finish(result)
     except RunsError as e:
         click.echo(f"warning: the run was not recorded: {e}", err=True)
         return

@@ -20,7 +20,7 @@ from core.validate import MAX_BATCH_SIZE, MAX_EPOCHS
 
 from .common import TRUST_HELP, fail, load, quiet_tf
 from . import train_distributed as distributed
-from .record_run import RECORD_HELP, finish_recording, guarded, start_recording
+from .record_run import RECORD_HELP, RUN_WEIGHTS_HELP, finish_recording, guarded, start_recording
 
 
 def _fmt(v):
@@ -158,11 +158,12 @@ class CliState(TrainState):
 @distributed.options
 @click.option("--trust", is_flag=True, help=TRUST_HELP)
 @click.option("--no-record", is_flag=True, help=RECORD_HELP)
+@click.option("--run-weights", is_flag=True, help=RUN_WEIGHTS_HELP)
 @click.option("--telemetry", "telemetry", type=click.Path(dir_okay=False), default=None,
               help="write per-layer gradient statistics to FILE.jsonl (one JSON object per probe) and print the "
                    "problems they show")
 def train(project, epochs, batch_size, device, mixed_precision, seed, keep_weights, tensorboard, out, no_save,
-          trust=False, fresh_weights=False, no_record=False, telemetry=None, backend=None):
+          trust=False, fresh_weights=False, no_record=False, run_weights=False, telemetry=None, backend=None):
     """Train PROJECT's network on its dataset; save the weights beside it (PROJECT.weights.h5)."""
     _check_options(out, fresh_weights, keep_weights, epochs, batch_size)
     quiet_tf()
@@ -187,7 +188,7 @@ def train(project, epochs, batch_size, device, mixed_precision, seed, keep_weigh
                    "the project are replaced at the end. Use --keep-weights to continue from them.", err=True)
     recorder = start_recording(project, p, cfg, enabled=not no_record)
     result = _run_with_ctrl_c(project, p, cfg, state, recorder)
-    finish_recording(recorder, result)
+    finish_recording(recorder, result, keep_weights=run_weights)
     if result.error is not None:
         err = result.error
         click.echo(f"error: {err}", err=True)

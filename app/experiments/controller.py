@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QInputDialog, QMessageBox
 
 from core.errors import LayerwiseError, RunsError
 from core.experiments.diff import graph_diff
-from core.experiments.runs import RunStore, runs_path
+from core.experiments.runs import RunStore, runs_path, weights_file
 
 from .marks import CanvasDiff, CurveOverlay
 from .restore import RestoreRun
@@ -217,7 +217,8 @@ class RunsController(QObject):
                 "(Undo puts them back.)") != QMessageBox.StandardButton.Yes:
             return False
         try:
-            cmd = RestoreRun(self.window.project, r)
+            kept = weights_file(self.store.path, r.get("weights_path"))
+            cmd = RestoreRun(self.window.project, r, kept if kept is not None and kept.is_file() else None)
         except (LayerwiseError, ValueError) as e:
             self.panel.show_text(f"{r['name']} cannot be restored: {e}", error=True)
             return False
@@ -228,7 +229,8 @@ class RunsController(QObject):
         if cmd.error is not None:
             self.panel.show_text(f"{r['name']} cannot be restored: {cmd.error}", error=True)
             return False
-        self.panel.show_text(f"Restored the graph and settings of {r['name']} (Edit → Undo puts them back).")
+        kept = " and trained weights" if cmd.weights is not None else ""
+        self.panel.show_text(f"Restored the graph{kept} and settings of {r['name']} (Edit → Undo puts them back).")
         return True
 
     def _edit(self, fn, *args):

@@ -1,7 +1,8 @@
 """"Restore this run's graph and settings" as one undo step, made of the existing commands of ``app.commands``: a
 ``GraphEdit`` (the graph and the compile settings, snapshot before and after) and one ``SetProjectSettings`` per
-other section that differs. Nodes the run has unchanged (same id, type and params) keep the weights they carry
-(a pretrained base stays pretrained); the others start fresh."""
+other section that differs. A run that kept its trained weights (``train --run-weights``) brings them back too;
+otherwise nodes the run has unchanged (same id, type and params) keep the weights they carry (a pretrained base
+stays pretrained) and the others start fresh."""
 from __future__ import annotations
 
 import copy
@@ -18,14 +19,18 @@ from ..commands import MISSING, GraphEdit, SetProjectSettings, restore
 SECTIONS = ("regularization", "data", "training")
 
 
-def _put_graph(project, run_graph, run_compile):
-    """Replace the project's graph with ``run_graph`` (a project-file graph dict) and its compile settings."""
+def _put_graph(project, run_graph, run_compile, weights=None):
+    """Replace the project's graph with ``run_graph`` (a project-file graph dict) and its compile settings;
+    ``weights``: the run's kept weights file."""
     g = Graph.from_dict(run_graph)
     current = project.graph.nodes
     for nid, node in g.nodes.items():
         old = current.get(nid)
         if old is not None and old.weights is not None and old.type == node.type and old.params == node.params:
             node.weights = list(old.weights)
+    if weights is not None:
+        from core.project import read_weights
+        read_weights(g, weights)      # WeightsError names the file; GraphEdit then puts everything back
     comp = copy.deepcopy(run_compile) if isinstance(run_compile, dict) else project.settings("compile").to_dict()
     restore(project, (list(g.nodes.values()), list(g.edges), comp))
 
@@ -52,14 +57,16 @@ def section_changes(project, section, run_value):
 class RestoreRun(QUndoCommand):
     """The graph and every setting of a recorded run (``run``: ``RunStore.get()``'s dict), as one undo step."""
 
-    def __init__(self, project, run):
+    def __init__(self, project, run, weights=None):
         super().__init__(f"Restore {run.get('name') or 'run'}")
         settings = run.get("settings") or {}
         graph = run.get("graph")
         if not isinstance(graph, dict):
             raise ValueError(f"{run.get('name') or 'the run'} has no recorded graph")
         Graph.from_dict(graph)     # refuse now, before anything changes, a graph that does not load
-        self.parts = [GraphEdit(project, self.text(), lambda: _put_graph(project, graph, settings.get("compile")))]
+        self.weights = weights
+        self.parts = [GraphEdit(project, self.text(),
+                                lambda: _put_graph(project, graph, settings.get("compile"), weights))]
         for section in SECTIONS:
             changes = section_changes(project, section, settings.get(section))
             if changes:

@@ -16,7 +16,7 @@ import sys
 import time
 
 from ..errors import RunsError
-from .runs import RunStore, plain, runs_path
+from .runs import SUFFIX, RunStore, plain, runs_path
 
 PACKAGES = ("layerwise", "keras", "tensorflow", "numpy", "h5py")
 # the training settings a run actually used (TrainConfig fields, which may be overridden on the command line)
@@ -97,6 +97,7 @@ class RunRecorder:
         self._start = dict(snapshot=snapshot(project, config), name=name, sweep=sweep, trial=trial,
                            seed=getattr(config, "seed", 0), device=getattr(config, "device", None))
         self.run_id = None
+        self.project = project
         self.lazy = lazy
         if not lazy:
             self.begin()
@@ -145,14 +146,28 @@ class RunRecorder:
         return _make_callback(keras, self)
 
     # -- the end ---------------------------------------------------------------------------------------------
-    def finish(self, result, *, weights_path=None):
-        """Record how ``result`` (a TrainResult) ended and its final and test metrics. Returns the status."""
+    def finish(self, result, *, weights_path=None, keep_weights=False):
+        """Record how ``result`` (a TrainResult) ended and its final and test metrics. Returns the status.
+        ``keep_weights``: a run that ended without an error also keeps its trained weights (``graph``'s, in
+        ``<project>.runs/run-ID.weights.h5``)."""
         status, message = status_of(result)
+        if keep_weights and result.error is None and self.run_id is not None and weights_path is None:
+            weights_path = self.save_weights()
         self._end(status, message, metrics=final_metrics(result.history, self.epochs),
                   test_metrics=plain(result.test_metrics) if result.test_metrics else None,
                   seconds=result.seconds, samples_per_s=result.samples_per_s, device=result.device,
                   weights_path=weights_path)
         return status
+
+    def save_weights(self):
+        """Write the project's (trained) weights beside the runs file; returns the path to record, relative to the
+        project's folder."""
+        from ..project import write_weights_file
+        folder = self.path.with_name(self.path.name[:-len(SUFFIX)] + ".runs")
+        folder.mkdir(exist_ok=True)
+        target = folder / f"run-{self.run_id}.weights.h5"
+        write_weights_file(self.project.graph, target)
+        return f"{folder.name}/{target.name}"
 
     def fail(self, exc, status="error"):
         """The run ended with an exception before it trained (bad data, a graph that does not build...)."""

@@ -57,6 +57,18 @@ def runs_path(project_path) -> Path:
     return p.with_name(stem + SUFFIX)
 
 
+def weights_file(store_path, weights_path):
+    """Where a run's kept weights are: ``weights_path`` as recorded (relative to the runs file's folder), or None
+    when the run kept none. Only a file in the runs' weights folder is ever named (a record cannot point
+    elsewhere)."""
+    if not weights_path:
+        return None
+    base = Path(store_path).parent
+    p = (base / str(weights_path)).resolve()
+    folder = (base / (Path(store_path).name[:-len(SUFFIX)] + ".runs")).resolve()
+    return p if p.parent == folder and p.name.endswith(".weights.h5") else None
+
+
 def plain(value):
     """``value`` as JSON-able plain data: numpy numbers become numbers, NaN/inf become None, tuples lists, keys
     text, and anything else its text."""
@@ -297,10 +309,13 @@ class RunStore:
         self._update(run_id, "note", _text(text))
 
     def delete(self, run_id):
-        self._get_row(run_id)
+        """The run, its curves and the weights it kept."""
+        kept = weights_file(self.path, self._as_dict(self._get_row(run_id))["weights_path"])
         with self._write() as w:
             for table, col in (("batches", "run_id"), ("epochs", "run_id"), ("runs", "id")):
                 w.execute(f"DELETE FROM {table} WHERE {col}=?", (int(run_id),))
+        if kept is not None:
+            kept.unlink(missing_ok=True)
 
     def _update(self, run_id, column, value):
         self._get_row(run_id)

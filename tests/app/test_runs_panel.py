@@ -205,3 +205,24 @@ def test_save_as_moves_the_runs_with_the_project(window, tmp_path):
     assert w.files.save_to(tmp_path / "copy.layerwise")
     assert ctl.runs == [] and "no runs yet" in ctl.panel.count.text()
     assert not runs_path(tmp_path / "copy.layerwise").exists()    # reading makes no file
+
+
+def test_restore_brings_back_the_weights_a_run_kept(window):
+    import numpy as np
+    from core.project import write_weights_file
+    w, ctl, ids = window
+    from core.graph import Graph
+    g = Graph.from_dict(w.project.graph.to_dict())
+    hidden = g.by_name("hidden").id
+    g.nodes[hidden].weights = [np.full((4, 8), 0.5, "float32"), np.zeros(8, "float32")]
+    folder = w.project.path.parent / "iris.runs"
+    folder.mkdir()
+    write_weights_file(g, folder / "run-1.weights.h5")
+    store = RunStore(runs_path(w.project.path))
+    store.finish(ids[0], "finished", metrics={"loss": 0.5}, weights_path="iris.runs/run-1.weights.h5")
+    store.close()
+    ctl.refresh()
+    assert ctl.restore(ids[0]) and "and trained weights" in ctl.panel.details.toPlainText()
+    assert float(w.project.graph.nodes[hidden].weights[0][0, 0]) == 0.5
+    w.document.undo_stack.undo()
+    assert w.project.graph.nodes[hidden].weights is None

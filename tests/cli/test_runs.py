@@ -124,3 +124,19 @@ def test_a_damaged_or_newer_database_is_exit_2_naming_it_and_kept(tmp_path, kind
     assert not (tmp_path / "iris.layerwise.weights.h5").exists()
     r = invoke("train", src, "--no-save", "--no-record")    # the way out the message names
     assert r.exit_code == 0 and db.read_bytes() == before
+
+
+def test_run_weights_are_kept_with_the_run_and_go_with_it(tmp_path):
+    src = iris(tmp_path)
+    r = invoke("train", src, "--no-save", "--run-weights")
+    assert r.exit_code == 0, r.output
+    store = RunStore(runs_path(src))
+    run = store.list()[0]
+    assert run["weights_path"] == "iris.runs/run-1.weights.h5"
+    kept = tmp_path / "iris.runs" / "run-1.weights.h5"
+    assert kept.is_file() and not (tmp_path / "iris.layerwise.weights.h5").exists()
+    from core.experiments.runs import weights_file
+    assert weights_file(store.path, run["weights_path"]) == kept.resolve()
+    assert weights_file(store.path, "../elsewhere/x.weights.h5") is None     # a record names only its folder
+    store.delete(run["id"])
+    assert not kept.exists() and store.list() == []
