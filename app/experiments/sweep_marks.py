@@ -147,7 +147,8 @@ def paint_badge(painter, item, st):
     fm = painter.fontMetrics()
     text = fm.elidedText(text, Qt.TextElideMode.ElideRight, int(item.w * 0.45))
     w = fm.horizontalAdvance(text) + 10
-    rect = QRectF(item.w - w - 8, 30, w, 13)
+    right = item.w - (34 if item.error else 10)     # left of the problem badge
+    rect = QRectF(right - w, 1, w, 12)   # above the name line
     painter.setPen(Qt.PenStyle.NoPen)
     painter.setBrush(QColor(76, 155, 232, 60))
     painter.drawRoundedRect(rect, 6, 6)

@@ -8,12 +8,13 @@ The search space is the project file's ``sweep`` section (dimensions marked in t
 """
 from __future__ import annotations
 
+import math
 import threading
 
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QUndoCommand
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLabel, QLayout, QLineEdit, QPushButton,
                                QSpinBox, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from core.errors import LayerwiseError
@@ -59,14 +60,21 @@ class SweepPanel(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setObjectName("sweepPanel")
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(6, 6, 6, 6)
+        outer = QHBoxLayout(self)
+        outer.setContentsMargins(6, 6, 6, 6)
+        outer.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)   # minimumSizeHint below decides
+        left = QWidget()
+        left.setMaximumWidth(360)
+        lay = QVBoxLayout(left)
+        lay.setContentsMargins(0, 0, 0, 0)
         lay.addLayout(self._form())
         lay.addLayout(self._buttons())
         self.status = QLabel("Mark params as dimensions in the inspector (right-click a param), then Start.")
         self.status.setWordWrap(True)
         lay.addWidget(self.status)
-        split = QSplitter(Qt.Orientation.Horizontal)
+        lay.addStretch(1)
+        outer.addWidget(left)
+        split = QSplitter(Qt.Orientation.Vertical)
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
@@ -75,7 +83,12 @@ class SweepPanel(QWidget):
         self.table.verticalHeader().setVisible(False)
         split.addWidget(self.table)
         split.addWidget(self._plots())
-        lay.addWidget(split, 1)
+        outer.addWidget(split, 1)
+
+    def minimumSizeHint(self):
+        """Small enough to fit a bottom dock (the wrapped labels would ask for more): the plots and the table
+        take what is left."""
+        return QSize(640, 330)
 
     def _form(self):
         form = QFormLayout()
@@ -132,23 +145,50 @@ class SweepPanel(QWidget):
 
     def _plots(self):
         box = QWidget()
-        lay = QVBoxLayout(box)
+        lay = QHBoxLayout(box)
         lay.setContentsMargins(0, 0, 0, 0)
-        self.best_plot = pg.PlotWidget(title="best so far")
+        self.best_plot = pg.PlotWidget()
+        self.best_plot.setLabel("left", "best so far")
+        self.best_plot.setLabel("bottom", "trial")
         self.best_curve = self.best_plot.plot([], [], pen=pg.mkPen("#4C9BE8", width=2), symbol="o", symbolSize=5)
         self.dim_pick = QComboBox()
-        self.dim_plot = pg.PlotWidget(title="objective against a dimension")
+        self.dim_plot = pg.PlotWidget()
+        self.dim_plot.setLabel("left", "objective")
         self.dim_points = pg.ScatterPlotItem(size=7, brush=pg.mkBrush("#E8A33C"))
         self.dim_plot.addItem(self.dim_points)
-        self.pareto_plot = pg.PlotWidget(title="Pareto front (two objectives)")
+        self.pareto_plot = pg.PlotWidget()
+        self.pareto_plot.setLabel("bottom", "objective 1 (Pareto front in red)")
+        self.pareto_plot.setLabel("left", "objective 2")
         self.all_points = pg.ScatterPlotItem(size=6, brush=pg.mkBrush(150, 150, 150, 160))
         self.front_points = pg.ScatterPlotItem(size=9, brush=pg.mkBrush("#D9534F"))
         self.pareto_plot.addItem(self.all_points)
         self.pareto_plot.addItem(self.front_points)
         self.pareto_plot.setVisible(False)
-        for w in (self.best_plot, self.dim_pick, self.dim_plot, self.pareto_plot):
-            lay.addWidget(w)
+        for plot in (self.best_plot, self.dim_plot, self.pareto_plot):
+            plot.setBackground(None)          # the panel's own background (light or dark theme)
+            plot.showGrid(x=True, y=True, alpha=0.2)
+        dim_box = QWidget()
+        dl = QVBoxLayout(dim_box)
+        dl.setContentsMargins(0, 0, 0, 0)
+        dl.addWidget(self.dim_pick)
+        dl.addWidget(self.dim_plot, 1)
+        for w in (self.best_plot, dim_box, self.pareto_plot):
+            w.setMinimumHeight(110)
+            lay.addWidget(w, 1)
         return box
+
+    def show_section(self, sec):
+        """The project file's sweep settings in the form."""
+        if sec.get("objective"):
+            metric, _, way = str(sec["objective"]).partition(":")
+            self.objective.setCurrentText(metric)
+            self.direction.setCurrentText(way if way in ("min", "max") else "auto")
+        self.second.setCurrentText(str(sec.get("second") or "none").partition(":")[0])
+        self.trials.setValue(int(sec.get("trials") or 20))
+        self.workers.setValue(int(sec.get("workers") or 1))
+        self.budget.setValue(int(sec.get("timeout") or 0))
+        self.pruning.setChecked(bool(sec.get("pruning", True)))
+        self.study.setText(str(sec.get("study") or ""))
 
     # -- what the controller shows ------------------------------------------------------------------------------
     def set_running(self, running):
@@ -160,7 +200,7 @@ class SweepPanel(QWidget):
         for i, r in enumerate(sorted(rows, key=lambda r: -r["trial"])):
             value = r.get("values") or r.get("value")
             cells = (r["trial"], r["status"], _fmt(value), _fmt(r.get("seconds")),
-                     "  ".join(f"{k}={_fmt(v)}" for k, v in r.get("params", {}).items()))
+                     "  ".join(f"{_short_path(k)}={_fmt(v)}" for k, v in r.get("params", {}).items()))
             for j, c in enumerate(cells):
                 item = QTableWidgetItem(str(c))
                 if j == 0:
@@ -171,6 +211,7 @@ class SweepPanel(QWidget):
         direction = directions[0] if directions else "minimize"
         pts = best_so_far(rows, direction)
         self.best_curve.setData([p[0] for p in pts], [p[1] for p in pts])
+        self.best_plot.enableAutoRange()
         self._dimension_points(rows)
         self._pareto(rows, directions)
 
@@ -192,7 +233,10 @@ class SweepPanel(QWidget):
             if isinstance(x, (int, float)):
                 xs.append(float(x))
                 ys.append(r["value"])
-        self.dim_points.setData(xs, ys)
+        log = bool(xs) and min(xs) > 0 and max(xs) / min(xs) > 50    # a log range reads best on a log axis
+        self.dim_plot.setLabel("bottom", f"log10 {_short_path(name)}" if log else _short_path(name))
+        self.dim_points.setData([math.log10(x) for x in xs] if log else xs, ys)
+        self.dim_plot.enableAutoRange()
 
     def _pareto(self, rows, directions):
         two = len(directions) == 2
@@ -207,6 +251,12 @@ class SweepPanel(QWidget):
     def selected_trial(self):
         items = self.table.selectedItems()
         return items[0].data(Qt.ItemDataRole.UserRole) if items else None
+
+
+def _short_path(path):
+    """``compile.optimizer.learning_rate`` -> ``optimizer.learning_rate`` (the table's params column)."""
+    parts = str(path).split(".")
+    return ".".join(parts[-2:])
 
 
 def _fmt(v):
@@ -235,7 +285,8 @@ class SweepController(QObject):
         panel.apply_clicked.connect(self.apply)
         panel.dim_pick.currentTextChanged.connect(lambda _t: self.panel.show_rows(self.rows, self._directions()))
         self.finished.connect(self._finished)
-        window.project_changed.connect(lambda _p: self.show_dimensions())
+        window.project_changed.connect(lambda p: (self.show_dimensions(), panel.show_section(section_of(p))))
+        panel.show_section(section_of(window.project))
         from .sweep_marks import MARKS, repaint_cards
         MARKS.changed.connect(lambda _p: (self.show_dimensions(), repaint_cards(getattr(window, "scene", None))))
         self.show_dimensions()
@@ -310,6 +361,11 @@ class SweepController(QObject):
             self.panel.status.setText(f"Cannot read the study: {e}")
             return
         self.panel.show_rows(self.rows, self._dirs)
+        ended = sum(1 for r in self.rows if r["status"] not in ("running", "waiting"))
+        runs = getattr(self.window, "runs", None)
+        if ended != getattr(self, "_ended", 0) and runs is not None:
+            self._ended = ended
+            runs.refresh()       # each trial is a run: the Runs panel shows it
 
     def apply(self, best):
         if self.view is None:
@@ -341,6 +397,10 @@ def install(window):
     panel = SweepPanel()
     ctl = SweepController(window, panel)
     dock = window.add_panel(panel, "Sweep", Qt.DockWidgetArea.BottomDockWidgetArea)
+    if dock.widget() is not panel:      # no scrolling: the table and the plots shrink to the dock instead
+        box = dock.widget()
+        dock.setWidget(panel)
+        box.deleteLater()
     ctl.dock = dock
     window.sweeps = ctl
     return ctl

@@ -67,7 +67,7 @@ def prepare(project_path, dims=(), *, trials=None, workers=None, epochs=None, ti
     workers = workers if workers is not None else sec.get("workers", 1)
     timeout = timeout if timeout is not None else sec.get("timeout")
     _check_counts(trials, workers, epochs, timeout)
-    url = storage or sweep_storage.default_url(project_path)
+    url = sweep_storage.absolute(storage) if storage else sweep_storage.default_url(project_path)
     spec = {"project": str(Path(project_path).resolve()), "project_name": project.name,
             "dimensions": [d.to_dict() for d in dim_list], "trials": trials, "workers": workers,
             "epochs": epochs, "timeout": timeout, "storage": url,

@@ -59,6 +59,17 @@ def parse_url(url):
     return u
 
 
+def absolute(url) -> str:
+    """The URL with an SQLite file given relative to the current folder made absolute (workers start elsewhere)."""
+    u = parse_url(url)
+    if u.get_backend_name() == "sqlite" and u.database == ":memory:":
+        raise StorageError(f"--storage {shown(url)}: an in-memory database cannot be shared with the worker "
+                           f"processes; name a file: sqlite:///sweeps.sqlite")
+    if u.get_backend_name() == "sqlite" and not os.path.isabs(u.database):
+        return u.set(database=str(Path(u.database).expanduser().resolve())).render_as_string(hide_password=False)
+    return str(url)
+
+
 def _engine_kwargs(u):
     if u.get_backend_name() == "sqlite":
         return {"connect_args": {"timeout": 120}}
