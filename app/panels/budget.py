@@ -15,7 +15,8 @@ LABELS = {"max_params": "Max parameters", "max_macs": "Max MACs", "max_size_mb":
 
 
 def budget_dict(project):
-    b = project.training.get("budget")
+    training, _ok = safe.mapping(project.training)   # a section being edited may hold any JSON value
+    b = training.get("budget")
     return dict(b) if isinstance(b, dict) else {}
 
 

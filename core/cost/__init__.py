@@ -99,26 +99,34 @@ def _metric(c, metric):
 
 def optimizer_slots(compile_settings):
     """Slot variables per trainable weight of the project's optimizer (Adam 2, SGD with momentum 1, ...)."""
-    opt = (compile_settings or {}).get("optimizer") or {}
+    opt = _mapping(_mapping(compile_settings).get("optimizer"))   # settings being edited may hold any JSON value
     name = str(opt.get("name", "adam")).lower()
     slots = OPTIMIZER_SLOTS.get(name, 2)
-    if name == "sgd" and float(opt.get("momentum", 0) or 0) > 0:
+    if name == "sgd" and _positive(opt.get("momentum")):
         slots = 1
     if name == "rmsprop":
-        slots += (float(opt.get("momentum", 0) or 0) > 0) + bool(opt.get("centered", False))
-    if name == "adam" and opt.get("amsgrad"):
+        slots += _positive(opt.get("momentum")) + (opt.get("centered") is True)
+    if name == "adam" and opt.get("amsgrad") is True:
         slots += 1
     return name, slots
 
 
+def _mapping(v):
+    return v if isinstance(v, dict) else {}
+
+
+def _positive(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0
+
+
 def compute_bytes(training_settings):
     """Bytes per activation value: float16 under mixed precision, else float32."""
-    return 2 if (training_settings or {}).get("mixed_precision") else 4
+    return 2 if _mapping(training_settings).get("mixed_precision") is True else 4
 
 
 def graph_cost(graph, result, training=None, compile=None, trusted=False) -> CostReport:
     """Every node's cost from an inference ``result`` of ``graph``, and the totals (see the module doc)."""
-    training = training or {}
+    training = _mapping(training)
     act_bytes = compute_bytes(training)
     rep = CostReport()
     unknown = set()
@@ -211,10 +219,8 @@ def _totals(rep, training, compile_settings):
         t.weight_bytes += c.weight_bytes
         t.activation_bytes += c.activation_bytes
     t.macs = t.flops / 2
-    try:
-        t.batch_size = max(int(training.get("batch_size", 32) or 32), 1)
-    except (TypeError, ValueError):
-        t.batch_size = 32
+    b = training.get("batch_size", 32)
+    t.batch_size = int(b) if isinstance(b, (int, float)) and not isinstance(b, bool) and 1 <= b <= 10 ** 9 else 32
     t.optimizer, t.optimizer_slots = optimizer_slots(compile_settings)
     t.optimizer_bytes = t.optimizer_slots * t.trainable * VARIABLE_BYTES
     t.training_bytes = t.weight_bytes + t.optimizer_bytes + t.activation_bytes * t.batch_size

@@ -26,10 +26,12 @@ class Excess:
 
 def budget_of(training) -> dict:
     """The budget's set limits (keys of ``BUDGET_KEYS`` with a number), from the training settings."""
-    b = (training or {}).get("budget") or {}
+    import math
+    b = training.get("budget") if isinstance(training, dict) else None
     if not isinstance(b, dict):
         return {}
-    return {k: float(b[k]) for k in BUDGET_KEYS if isinstance(b.get(k), (int, float)) and not isinstance(b[k], bool)}
+    return {k: float(b[k]) for k in BUDGET_KEYS if isinstance(b.get(k), (int, float)) and not isinstance(b[k], bool)
+            and math.isfinite(b[k]) and b[k] >= 0}
 
 
 def _values(report, latency_ms):

@@ -148,6 +148,8 @@ def test_scene_positions_are_sanitized():
 # -- 2. settings of any JSON type, failures while showing, the command-line open ---------------------------------
 BAD_SETTINGS = [
     ("compile", "optimizer", "adam"),
+    ("training", "budget", "small"),
+    ("training", "budget", {"max_macs": "many", "max_params": -1, "max_latency_ms": math.inf}),
     ("compile", "optimizer", {"name": "adam", "learning_rate": "fast"}),
     ("compile", "optimizer", {"name": "sgd", "learning_rate": [1], "momentum": math.nan}),
     ("compile", "optimizer", {"name": 5}),
