@@ -73,7 +73,7 @@ def test_claims_stop_at_n_and_a_dead_process_trial_is_failed_and_its_values_retr
 
 def test_a_worker_killed_mid_trial_is_replaced_and_the_sweep_finishes(tmp_path):
     path = iris(tmp_path)
-    spec = prepare(path, [LR], trials=2, epochs=2, study="k", seed=0)
+    spec = prepare(path, [LR], trials=1, epochs=1, study="k", seed=0)
     seen = []
 
     def on_event(ev):
@@ -83,7 +83,7 @@ def test_a_worker_killed_mid_trial_is_replaced_and_the_sweep_finishes(tmp_path):
             os.kill(ev["pid"], signal.SIGKILL)
 
     summary = Sweep(spec, on_event=on_event).run()
-    assert summary["finished"] == 2 and summary["error"] is None
+    assert summary["finished"] == 1 and summary["error"] is None
     died = [e for e in seen if e["event"] == "worker_died"]
     assert len(died) == 1 and "killed by signal 9" in died[0]["message"]
     first = next(e for e in seen if e["event"] == "claimed")
@@ -97,4 +97,36 @@ def test_a_worker_killed_mid_trial_is_replaced_and_the_sweep_finishes(tmp_path):
     runs = store.list()
     store.close()
     assert sorted(r["status"] for r in runs if r["trial"] == first["trial"]) in (["failed"], [])
-    assert sum(r["status"] == "finished" for r in runs) == 2
+    assert sum(r["status"] == "finished" for r in runs) == 1
+
+
+def test_a_trial_that_diverges_or_runs_out_of_memory_is_failed_with_its_message():
+    from types import SimpleNamespace
+    from optuna.trial import TrialState
+    from core.errors import TrainingError
+    from core.experiments.sweep_trial import Pruning, _outcome
+    spec = {"objective": {"metric": "val_loss"}, "second": None}
+
+    class Rec:
+        ended = None
+
+        def finish(self, result):
+            self.ended = ("finish", result.error)
+
+        def fail(self, message, status="error"):
+            self.ended = (status, message)
+
+    for error in (TrainingError("the loss became NaN at epoch 2", kind="nan"),
+                  TrainingError("out of memory while training: use a smaller batch size", kind="oom")):
+        rec = Rec()
+        result = SimpleNamespace(error=error, history={}, build=None, samples_per_s=0.0)
+        state, values, message = _outcome(spec, rec, Pruning(None, "val_loss", 3), result)
+        assert state == TrialState.FAIL and values is None and message == str(error) and rec.ended[1] is error
+    rec = Rec()
+    state, _, message = _outcome(spec, rec, Pruning(None, "val_loss", 3),
+                                 SimpleNamespace(error=None, history={"loss": [0.5]}, build=None, samples_per_s=1.0))
+    assert state == TrialState.FAIL and message == "the run logged no val_loss (it logged loss)"
+    state, values, _ = _outcome(spec, rec, Pruning(None, "val_loss", 3),
+                                SimpleNamespace(error=None, history={"val_loss": [0.9, 0.4]}, build=None,
+                                                samples_per_s=1.0))
+    assert state == TrialState.COMPLETE and values == [0.4]
