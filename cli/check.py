@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from .common import TRUST_HELP, fail, load, quiet_tf
+from .common import CUSTOM_CODE_HELP, TRUST_HELP, fail, load, quiet_tf
 
 
 @click.command("check")
@@ -16,12 +16,13 @@ from .common import TRUST_HELP, fail, load, quiet_tf
 @click.option("--trust", is_flag=True, help=TRUST_HELP)
 @click.option("--cost", is_flag=True, help="print every node's MACs, parameters and memory, and the totals")
 @click.option("--json", "as_json", is_flag=True, help="with --cost: one JSON object (nodes, total)")
-def check(project, trust, cost=False, as_json=False):
+@click.option("--custom-code", "custom_code", metavar="MODULE_OR_FILE", help=CUSTOM_CODE_HELP)
+def check(project, trust, cost=False, as_json=False, custom_code=None):
     """Print every node's output shape and parameter count, then the totals and any problems."""
     if as_json and not cost:
         fail("--json goes with --cost (layerwise check PROJECT --cost --json)")
     quiet_tf()
-    p = load(project, trust)
+    p = load(project, trust, custom_code=custom_code)
     from core.infer import check as run_check, weights_problems
     from .report import summary_lines
     if p.weights_error:   # the network is still checked; export and train refuse these weights

@@ -12,6 +12,8 @@ import click
 from core.errors import ProjectError
 
 TRUST_HELP = "run the Python code the project holds (Lambda layers, custom classes): only for a project you trust"
+CUSTOM_CODE_HELP = ("the Python module or .py file that defines the project's custom classes (needs --trust; "
+                    "by default the one recorded at import)")
 
 
 def fail(msg, code=2):
@@ -26,10 +28,13 @@ def quiet_tf():
     import_keras()
 
 
-def load(path, trust=False, load_weights=True):
+def load(path, trust=False, load_weights=True, custom_code=None):
     """The project at ``path``; a file that is not a project is ``fail()`` (exit 2). ``trust`` is given for this
-    run only: a project file never carries it."""
+    run only: a project file never carries it. ``custom_code``: a module or file defining the project's custom
+    classes, loaded now (only with trust)."""
     from core.project import load_project
+    if custom_code and not trust:
+        fail(f"--custom-code {custom_code}: runs Python code; pass --trust too, only for code you trust")
     try:
         p = load_project(path, load_weights=load_weights)
     except ProjectError as e:
@@ -37,6 +42,12 @@ def load(path, trust=False, load_weights=True):
     if trust:
         from core.trust import set_trusted
         set_trusted(p)
+    if custom_code:
+        from core.custom_code import CustomCodeError, load as load_code
+        try:
+            load_code(custom_code, trusted=True)
+        except CustomCodeError as e:
+            fail(str(e), 2)
     return p
 
 

@@ -12,7 +12,7 @@ import click
 
 from core.errors import BuildError, LayerwiseError, WeightsError
 
-from .common import TRUST_HELP, fail, load, quiet_tf
+from .common import CUSTOM_CODE_HELP, TRUST_HELP, fail, load, quiet_tf
 from .export_targets import export_to_target, target_or_fail
 
 
@@ -25,12 +25,13 @@ from .export_targets import export_to_target, target_or_fail
 @click.option("--keras2", is_flag=True, help="an .h5 that Keras 2 (tf_keras) loads")
 @click.option("--no-weights", is_flag=True, help="export fresh (untrained) weights even when the project has weights")
 @click.option("--trust", is_flag=True, help=TRUST_HELP)
-def export_cmd(project, out, fmt, quantize, keras2, no_weights, trust):
+@click.option("--custom-code", "custom_code", metavar="MODULE_OR_FILE", help=CUSTOM_CODE_HELP)
+def export_cmd(project, out, fmt, quantize, keras2, no_weights, trust, custom_code=None):
     """Write the model as .h5 (Keras HDF5), .keras, a standalone Python script (.py), or for a runtime: .onnx,
     .tflite, a SavedModel folder (--format savedmodel), a Keras 2 .h5 (--keras2); those are checked against Keras."""
     quiet_tf()
     target = target_or_fail(out, fmt, keras2, quantize)
-    p = load(project, trust, load_weights=not no_weights)
+    p = load(project, trust, load_weights=not no_weights, custom_code=custom_code)
     if target is not None:
         return export_to_target(p, project, out, target, quantize, no_weights)
     if os.path.isdir(out):

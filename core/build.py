@@ -19,7 +19,8 @@ from .trust import is_trusted
 class BuildResult:
     model: object
     layers: dict = field(default_factory=dict)    # node id -> keras layer
-    tensors: dict = field(default_factory=dict)   # node id -> symbolic output tensor
+    tensors: dict = field(default_factory=dict)   # node id -> symbolic output tensor (its first output)
+    outputs_of: dict = field(default_factory=dict)  # node id -> every output tensor, for a node with several
     inputs: list = field(default_factory=list)    # Input node ids, in model input order
     outputs: list = field(default_factory=list)   # Output node ids, in model output order
     info: Result | None = None
@@ -64,23 +65,27 @@ def build_model(project_or_graph, regularization=None, *, with_weights=True, nam
             t = keras.Input(shape=tuple(n.params["shape"]), dtype=n.params.get("dtype", "float32"), name=n.name)
             res.inputs.append(k)
         elif n.type == "Output":
-            src = graph.inputs_of(k)[0]
-            t = res.tensors[src]
+            t = _inputs(graph, k, res)[0]
             res.outputs.append(k)
+        elif n.type == "Op":
+            from .ops import call_op
+            t = call_op(n, _inputs(graph, k, res))
         else:
             # a layer called more than once (imported shared layer): the node names its owner in "shares"
             owner = nodes.get(n.settings.get(SHARES)) or n
             layer = made.get(owner.id)
             if layer is None:
                 layer = made[owner.id] = make_layer(owner, regularization, trusted)
-            xs = [res.tensors[s] for s in graph.inputs_of(k)]
-            t = call_layer(n, layer, xs)
+            t = call_layer(n, layer, _inputs(graph, k, res))
             res.layers[k] = layer
             rate = effective_dropout(n, regularization, k in feeds_output)
             if rate > 0:
                 drop = keras.layers.Dropout(rate, name=f"{n.name}_dropout")
                 res.layers[k + ":dropout"] = drop
                 t = drop(t)
+        if isinstance(t, (list, tuple)):   # a layer that returns several tensors: one output port each
+            res.outputs_of[k] = list(t)
+            t = t[0]
         res.tensors[k] = t
     position = {k: i for i, k in enumerate(nodes)}  # model inputs/outputs follow the graph's node order
     res.inputs.sort(key=position.get)
@@ -107,6 +112,21 @@ def build_model(project_or_graph, regularization=None, *, with_weights=True, nam
                     raise WeightsError(msg)
                 res.warnings.append(f"{msg}; it starts from fresh weights")
     return res
+
+
+def _inputs(graph, k, res):
+    """The tensors flowing into node ``k``, by input port (each from its source's output port)."""
+    out = []
+    for e in graph.in_edges(k):
+        many = res.outputs_of.get(e.src)
+        if many is not None:
+            if e.src_port >= len(many):
+                raise BuildError([f"node {graph.nodes[k].label()}: its input comes from output {e.src_port + 1} of "
+                                  f"{graph.nodes[e.src].label()}, which has {len(many)}"])
+            out.append(many[e.src_port])
+        else:
+            out.append(res.tensors[e.src])
+    return out
 
 
 def weights_mismatch(layer, weights):
@@ -155,25 +175,51 @@ LOSS_ALIASES = {"mse": "mean_squared_error", "mae": "mean_absolute_error", "kld"
                 "logcosh": "log_cosh", "huber_loss": "huber", "kullback_leibler_divergence": "kl_divergence"}
 
 
-def make_loss(name):
+# which keyword arguments each loss takes (an Output node's from_logits / label_smoothing)
+LOSS_ARGS = {
+    "categorical_crossentropy": ("from_logits", "label_smoothing"),
+    "sparse_categorical_crossentropy": ("from_logits",),
+    "binary_crossentropy": ("from_logits", "label_smoothing"),
+}
+LOSS_ARG_DEFAULTS = {"from_logits": False, "label_smoothing": 0.0}
+
+
+def loss_kwargs(name, params=None):
+    """The loss's keyword arguments from an Output node's params: only those the loss takes and that differ from
+    Keras' defaults (``{"from_logits": True}``)."""
+    name = LOSS_ALIASES.get(name, name)
+    params = params or {}
+    out = {}
+    for key in LOSS_ARGS.get(name, ()):
+        v = params.get(key, LOSS_ARG_DEFAULTS[key])
+        if v != LOSS_ARG_DEFAULTS[key]:
+            out[key] = bool(v) if key == "from_logits" else float(v)
+    return out
+
+
+def make_loss(name, params=None):
+    """The Keras loss object; ``params``: an Output node's params (from_logits, label_smoothing)."""
     import keras
     name = LOSS_ALIASES.get(name, name)
     if name not in LOSS_CLASSES:
         raise SettingsError(f"unknown loss {short(name)}; expected one of {', '.join(LOSS_CLASSES)}")
-    return getattr(keras.losses, LOSS_CLASSES[name])()
+    return getattr(keras.losses, LOSS_CLASSES[name])(**loss_kwargs(name, params))
 
 
-def make_metric(name, loss):
+def make_metric(name, loss, from_logits=False):
+    """The Keras metric for a metric name and the output's loss (None where it means nothing for that loss).
+    With ``from_logits`` the binary metrics read logits: accuracy thresholds at 0, AUC takes logits."""
     import keras
     m = keras.metrics
     loss = LOSS_ALIASES.get(loss, loss)
+    logits = bool(from_logits) and loss in LOSS_ARGS
     if name == "accuracy":
         if loss == "sparse_categorical_crossentropy":
             return m.SparseCategoricalAccuracy(name="accuracy")
         if loss == "categorical_crossentropy":
             return m.CategoricalAccuracy(name="accuracy")
         if loss == "binary_crossentropy":
-            return m.BinaryAccuracy(name="accuracy")
+            return m.BinaryAccuracy(name="accuracy", threshold=0.0 if logits else 0.5)
         return None  # accuracy means nothing for a regression output
     if name == "top_5_accuracy":
         if loss == "sparse_categorical_crossentropy":
@@ -181,8 +227,9 @@ def make_metric(name, loss):
         if loss == "categorical_crossentropy":
             return m.TopKCategoricalAccuracy(k=5, name="top_5_accuracy")
         return None
-    table = {"auc": lambda: m.AUC(name="auc"), "precision": lambda: m.Precision(name="precision"),
-             "recall": lambda: m.Recall(name="recall"), "mae": lambda: m.MeanAbsoluteError(name="mae"),
+    cut = {"thresholds": 0.0} if logits else {}   # a logit of 0 is a probability of 0.5
+    table = {"auc": lambda: m.AUC(name="auc", from_logits=logits),
+             "precision": lambda: m.Precision(name="precision", **cut), "recall": lambda: m.Recall(name="recall", **cut), "mae": lambda: m.MeanAbsoluteError(name="mae"),
              "mse": lambda: m.MeanSquaredError(name="mse"), "rmse": lambda: m.RootMeanSquaredError(name="rmse")}
     if name not in table:
         raise SettingsError(f"unknown metric {short(name)}; expected one of {', '.join(catalog.METRICS)}")
@@ -255,13 +302,13 @@ def compile_model(build: BuildResult, project, steps_per_epoch=None):
     for k in build.outputs:
         p = graph.nodes[k].params
         loss = p.get("loss", "mean_squared_error")
-        losses.append(make_loss(loss))
+        losses.append(make_loss(loss, p))
         weights.append(float(p.get("loss_weight", 1.0)))
-        ms = [make_metric(m, loss) for m in p.get("metrics", [])]
+        ms = [make_metric(m, loss, p.get("from_logits", False)) for m in p.get("metrics", [])]
         metrics.append([m for m in ms if m is not None])
     single = len(losses) == 1
     build.model.compile(optimizer=make_optimizer(project.compile, steps_per_epoch),
                         loss=losses[0] if single else losses,
-                        loss_weights=None if single else weights,
+                        loss_weights=None if single or all(w == 1.0 for w in weights) else weights,
                         metrics=metrics[0] if single else metrics)
     return build.model

@@ -55,6 +55,7 @@ class Param:
     min_exclusive: bool = False
     max_exclusive: bool = False
     allow_minus_one: bool = False  # Reshape's target_shape may hold one -1
+    allow_empty: bool = False      # an Input's shape may be () (one number per sample: an id, a scalar)
 
     def __post_init__(self):
         object.__setattr__(self, "kind", ParamKind(self.kind))
@@ -113,7 +114,7 @@ def _ints_check(p, v):
 def _shape_check(p, v):
     """A shape: at least one dimension (or one -1 where allowed), each from ``min`` (1) to ``max`` (MAX_DIM)."""
     vals = list(v)
-    if not vals and not p.allow_minus_one:
+    if not vals and not (p.allow_minus_one or p.allow_empty):
         return "must have at least one dimension"
     if p.allow_minus_one:
         if sum(1 for x in vals if x == -1) > 1:
@@ -278,15 +279,18 @@ def _global_pool(name, rank, kind):
                      (P_bool("keepdims", False, "keep the pooled axes with size 1"),), keras_class=name)
 
 
-def _rnn(name, desc, extra=()):
+def _rnn(name, desc, extra=(), states=("state",)):
     params = (P_int("units", 32, 1, 65536, "size of the hidden state"),
               P_choice("activation", "tanh", ACTIVATIONS),) + tuple(extra) + (
               BIAS,
               P_bool("return_sequences", False, "output every time step (needed before another RNN)"),
+              P_bool("return_state", False, "also output the final state(s), one output port each (to seed a decoder)"),
               P_bool("go_backwards", False, "read the sequence backwards"),
               P_float("dropout", 0.0, 0.0, 1.0, "dropout on the inputs", hi_ex=True),
               P_float("recurrent_dropout", 0.0, 0.0, 1.0, "dropout on the recurrent state", hi_ex=True))
-    return LayerType(name, "Recurrent", desc, params, keras_class=name, weighted=True, summary=("units", "return_sequences"))
+    return LayerType(name, "Recurrent", desc, params, inputs=(1, 1 + len(states)), keras_class=name, weighted=True,
+                     input_names=("sequence",) + tuple(f"initial {s}" for s in states),
+                     summary=("units", "return_sequences", "return_state"))
 
 
 _MERGE = lambda name, desc, lo=2, hi=None, params=(): LayerType(  # noqa: E731
@@ -295,12 +299,15 @@ _MERGE = lambda name, desc, lo=2, hi=None, params=(): LayerType(  # noqa: E731
 _ENTRIES = [
     # -- input / output -----------------------------------------------------------------------------------
     LayerType("Input", "Input / Output", "a network input: the shape of one sample (without the batch axis)",
-              (Param("shape", "shape", [28, 28, 1], 1, doc="shape of one sample, e.g. 8 8 1 for a small grayscale image"),
+              (Param("shape", "shape", [28, 28, 1], 1, doc="shape of one sample, e.g. 8 8 1 for a small grayscale image "
+                     "(empty: one number per sample, such as an id)", allow_empty=True),
                P_choice("dtype", "float32", ["float32", "int32", "int64"], "type of the values (int for token ids)")),
               inputs=(0, 0), summary=("shape",)),
     LayerType("Output", "Input / Output", "a network output, with its loss, weight and metrics",
               (P_choice("loss", "sparse_categorical_crossentropy", LOSSES, "what training minimises for this output"),
                P_float("loss_weight", 1.0, 0.0, None, "weight of this loss in the total"),
+               P_bool("from_logits", False, "the layer before outputs logits, not probabilities (cross-entropy losses)"),
+               P_float("label_smoothing", 0.0, 0.0, 1.0, "smooths the targets (categorical and binary cross-entropy)"),
                Param("metrics", "multichoice", ["accuracy"], choices=tuple(METRICS), doc="reported while training")),
               summary=("loss",)),
     # -- core ---------------------------------------------------------------------------------------------
@@ -367,7 +374,8 @@ _ENTRIES = [
                P_bool("mask_zero", False, "treat id 0 as padding")), keras_class="Embedding", weighted=False,
               summary=("input_dim", "output_dim")),
     _rnn("SimpleRNN", "fully connected recurrent layer"),
-    _rnn("LSTM", "long short-term memory recurrent layer", (P_choice("recurrent_activation", "sigmoid", ACTIVATIONS),)),
+    _rnn("LSTM", "long short-term memory recurrent layer", (P_choice("recurrent_activation", "sigmoid", ACTIVATIONS),),
+         states=("state h", "state c")),
     _rnn("GRU", "gated recurrent unit layer", (P_choice("recurrent_activation", "sigmoid", ACTIVATIONS),)),
     LayerType("Bidirectional", "Recurrent", "runs an RNN forwards and backwards and merges both",
               (P_choice("layer", "LSTM", ["LSTM", "GRU", "SimpleRNN"], "the wrapped recurrent layer"),
@@ -415,6 +423,11 @@ _ENTRIES = [
               (P_float("height_factor", 0.1, -1.0, 1.0), Param("width_factor", "optfloat", None, -1.0, 1.0),
                P_choice("fill_mode", "reflect", ["reflect", "wrap", "constant", "nearest"])),
               keras_class="RandomZoom", summary=("height_factor",)),
+    # -- keras.ops between tensors (x + y, ops.multiply(x, 0.5)): core.ops --------------------------------------
+    LayerType("Op", "Operations", "a keras.ops function between tensors: x + y, ops.multiply(x, 0.5), ops.mean(x, axis=1)",
+              (Param("op", "str", "square", doc="the keras.ops function (add, multiply, mean, square, ...); "
+                     "the inputs are its arguments in port order"),),
+              inputs=(1, None), keras_class=None, summary=("op",)),
     # -- any other built-in Keras layer (imported models) -------------------------------------------------------
     LayerType("KerasLayer", "Other", "any built-in Keras layer, configured by its Keras config (imported models)",
               (P_choice("class_name", "Identity", (), "the keras.layers class"),),
@@ -453,6 +466,18 @@ def format_value(v, limit=40):
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
+def dims_text(dims):
+    """The shape of one sample for people: ``8×8×32``; ``T×64`` for a sequence of any length (T time steps);
+    ``scalar`` for one number; ``?`` for any other axis of unknown size (``T (any length)`` alone)."""
+    dims = list(dims)
+    if not dims:
+        return "scalar"
+    if dims == [None]:
+        return "T (any length)"
+    seq = len(dims) > 1 and dims[0] is None
+    return "×".join(("T" if i == 0 and seq else "?") if d is None else str(d) for i, d in enumerate(dims))
+
+
 def summary_text(type_name: str, params: dict) -> str:
     """Short text for the node face, e.g. ``Conv2D 32 3×3 relu``."""
     spec = CATALOG.get(type_name)
@@ -460,6 +485,10 @@ def summary_text(type_name: str, params: dict) -> str:
         return type_name
     if type_name == "KerasLayer":
         return str(params.get("class_name", "?"))
+    if type_name == "Op":
+        return op_text(params)
+    if type_name == "Input" and isinstance(params.get("shape"), list):
+        return f"Input {dims_text(params['shape'])}"
     bits = []
     for key in spec.summary:
         v = params.get(key)
@@ -471,6 +500,27 @@ def summary_text(type_name: str, params: dict) -> str:
             continue
         bits.append(format_value(v))
     return " ".join([type_name] + bits)
+
+
+def op_text(params, limit=40):
+    """``multiply(in1, 0.5)``: an op node's function and its constant arguments, for the node face."""
+    port = "__port__"   # core.layers.PORT: an input tensor in a call template
+
+    def one(v):
+        if isinstance(v, dict) and set(v) == {port}:
+            return f"in{v[port] + 1}" if isinstance(v[port], int) else "?"
+        if isinstance(v, list):
+            return "[" + ", ".join(one(x) for x in v) + "]"
+        return format_value(v, 12)
+    args = params.get("args")
+    parts = [one(a) for a in args] if isinstance(args, list) else ["in1", "…"]
+    extra = dict(params["config"]) if isinstance(params.get("config"), dict) else {}
+    extra.pop("name", None)
+    if isinstance(params.get("kwargs"), dict):
+        extra.update(params["kwargs"])
+    parts += [f"{k}={one(v)}" for k, v in extra.items()]
+    text = f"{params.get('op', '?')}({', '.join(parts)})"
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def markdown_table() -> str:

@@ -1,8 +1,10 @@
 """The network graph: layer nodes and edges, Qt-free, with plain-Python events, and its dict form.
 
-A node has one output; it has as many input ports as its catalog entry allows. An edge goes from a node's
-output to one input port of another node. Every change goes through a method of ``Graph``, which emits an
-event, so views (the canvas, the inspector) only have to listen.
+A node has one output port, or several where its layer returns several tensors (an LSTM with
+``return_state``: see ``output_count``); it has as many input ports as its catalog entry allows. An edge goes
+from one output port of a node (``src_port``, 0 for the first or only output) to one input port of another
+node. Every change goes through a method of ``Graph``, which emits an event, so views (the canvas, the
+inspector) only have to listen.
 
 The dict form (the ``"graph"`` of a project file, the clipboard) is read and written here too:
 ``Graph.to_dict``, ``Graph.from_dict`` and ``validate_graph_dict``, which refuses a malformed one with a
@@ -86,10 +88,35 @@ class Node:
 class Edge:
     src: str
     dst: str
-    port: int = 0
+    port: int = 0          # the input port of dst
+    src_port: int = 0      # the output port of src (0: its first or only output)
 
     def to_dict(self):
-        return {"src": self.src, "dst": self.dst, "port": self.port}
+        d = {"src": self.src, "dst": self.dst, "port": self.port}
+        if self.src_port:
+            d["src_port"] = self.src_port   # files without it (and older files) mean 0
+        return d
+
+
+def output_count(node) -> int:
+    """How many output ports ``node`` has: one, or one per tensor its layer returns (an RNN with
+    ``return_state``: the output and each state; an imported layer that returned several tensors)."""
+    from .node_settings import OUTPUTS
+    if node.type == "Output":
+        return 0
+    own = node.settings.get(OUTPUTS)
+    if isinstance(own, int) and not isinstance(own, bool) and own > 1:
+        return own
+    p = node.params if node.type != "KerasLayer" else (node.params.get("config") or {})
+    if not isinstance(p, dict) or p.get("return_state") is not True:
+        return 1
+    layer = node.type if node.type != "KerasLayer" else node.params.get("class_name")
+    if node.type == "Bidirectional":
+        layer, twice = p.get("layer", "LSTM"), 2
+    else:
+        twice = 1
+    states = {"LSTM": 2, "GRU": 1, "SimpleRNN": 1}.get(layer)
+    return 1 + twice * states if states else 1
 
 
 class Graph:
@@ -256,7 +283,7 @@ class Graph:
         self._touch()
         self.events.node_added.emit(node)
         for e in edges:
-            self.connect(e.src, e.dst, e.port)
+            self.connect(e.src, e.dst, e.port, e.src_port)
         self.events.changed.emit()
 
     def index_of(self, node_id):
@@ -276,13 +303,15 @@ class Graph:
         self.events.changed.emit()
         return node, removed
 
-    def can_connect(self, src, dst, port=None):
+    def can_connect(self, src, dst, port=None, src_port=0):
         """Return None when the connection is allowed, else the reason in plain words."""
         if src not in self.nodes or dst not in self.nodes:
             return "no such node"
         s, d = self.nodes[src], self.nodes[dst]
         if s.type == "Output":
             return f"{s.label()} is an Output: it has no output port to connect from"
+        if not isinstance(src_port, int) or src_port < 0 or src_port >= output_count(s):
+            return f"{s.label()} has no output port {short(src_port)}; it has {output_count(s)}"
         spec = d.spec
         lo, hi = spec.inputs if spec else (1, 1)
         if hi == 0:
@@ -307,13 +336,13 @@ class Graph:
             i += 1
         return i
 
-    def connect(self, src, dst, port=None):
+    def connect(self, src, dst, port=None, src_port=0):
         if port is None:
             port = self.free_port(dst)
-        why = self.can_connect(src, dst, port)
+        why = self.can_connect(src, dst, port, src_port)
         if why:
             raise GraphError(why)
-        e = Edge(src, dst, int(port))
+        e = Edge(src, dst, int(port), int(src_port))
         self.edges.append(e)
         self._touch()
         self.events.edge_added.emit(e)
@@ -407,7 +436,7 @@ class Graph:
             if key in seen:
                 raise ProjectError(f"node {graph.nodes[ed['dst']].label()}: input port {key[1] + 1} has two edges")
             seen.add(key)
-            graph.edges.append(Edge(ed["src"], ed["dst"], int(ed.get("port", 0))))
+            graph.edges.append(Edge(ed["src"], ed["dst"], int(ed.get("port", 0)), int(ed.get("src_port", 0))))
         # ids like n12 continue after the largest one
         nums = [int(k[1:]) for k in graph.nodes if k[:1] == "n" and k[1:].isdigit()]
         graph._next_id = max(nums, default=0) + 1
@@ -425,7 +454,7 @@ class Graph:
             mapping[nd["id"]] = n.id
         for ed in d["edges"]:
             if ed["src"] in mapping and ed["dst"] in mapping:
-                self.connect(mapping[ed["src"]], mapping[ed["dst"]], ed.get("port", 0))
+                self.connect(mapping[ed["src"]], mapping[ed["dst"]], ed.get("port", 0), ed.get("src_port", 0))
         return list(mapping.values())
 
 
@@ -508,6 +537,9 @@ def _validate_edge_dict(i, ed, ids, types):
             raise ProjectError(f"{text}: {end} {short(val)} is not a node in the graph")
     if not isinstance(port, int) or isinstance(port, bool) or port < 0:
         raise ProjectError(f"{text}: port must be a non-negative integer, got {short(port)}")
+    src_port = ed.get("src_port", 0)
+    if not isinstance(src_port, int) or isinstance(src_port, bool) or not 0 <= src_port < 1000:
+        raise ProjectError(f"{text}: \"src_port\" must be an integer from 0 to 999, got {short(src_port)}")
     hi = types[dst].inputs[1]
     if port >= (MAX_EDGES if hi is None else hi):
         takes = "no inputs" if hi == 0 else f"{hi} input(s)" if hi else f"at most {MAX_EDGES:,} inputs"

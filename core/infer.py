@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from .layers import call_layer, count_weights, effective_dropout, effective_l2, make_layer, plain_error
-from .node_settings import CALL, SHARES, TRAINABLE
+from .node_settings import CALL, OUTPUTS, SHARES, TRAINABLE
 from .trust import UntrustedCode, is_trusted
 from .validate import node_settings_problems, regularization_problems
 
@@ -40,6 +40,7 @@ class Code(str, Enum):
     TOO_LARGE = "too_large"              # one sample of the node's output would be too large
     TOO_MANY_PARAMS = "too_many_params"  # too many parameters, in a node or in total
     WEIGHTS = "weights"                  # the node's saved weights do not fit its layer
+    PORT = "port"                        # an edge leaves from an output port its source does not have
 
 
 @dataclass
@@ -57,7 +58,8 @@ class Problem:
 
 @dataclass
 class NodeInfo:
-    shape: tuple | None = None          # output shape with the batch axis, e.g. (None, 8, 8, 32)
+    shape: tuple | None = None          # output shape with the batch axis, e.g. (None, 8, 8, 32); the first output's
+    outputs: list | None = None         # only for a node with several outputs: every output's shape, by port
     trainable: int = 0
     non_trainable: int = 0
     error: str | None = None
@@ -68,6 +70,16 @@ class NodeInfo:
     @property
     def params(self):
         return self.trainable + self.non_trainable
+
+    def output_shape(self, port=0):
+        """The shape of output ``port`` (None when the node has no such output or it is unknown)."""
+        if self.outputs is not None:
+            return self.outputs[port] if 0 <= port < len(self.outputs) else None
+        return self.shape if port == 0 else None
+
+    @property
+    def output_count(self):
+        return len(self.outputs) if self.outputs is not None else 1
 
 
 @dataclass
@@ -99,15 +111,14 @@ class Result:
 
 
 def shape_text(shape):
-    """(None, 8, 8, 32) -> '8×8×32'; a list of shapes is joined with ' | '."""
+    """(None, 8, 8, 32) -> '8×8×32'; (None, None, 64) -> 'T×64' (T time steps, any number); a list of shapes is
+    joined with ' | '."""
     if shape is None:
         return "?"
     if isinstance(shape, list):
         return " | ".join(shape_text(s) for s in shape)
-    dims = shape[1:]
-    if not dims:
-        return "scalar"
-    return "×".join("?" if d is None else str(d) for d in dims)
+    from .catalog import dims_text
+    return dims_text(shape[1:])
 
 
 def _bytes_text(n):
@@ -170,8 +181,8 @@ class Inference:
         res.order = graph.topological_order(strict=False)
         _cycle_problems(graph, res)
         # settings are checked on every run, never memoised: an edit of a setting is seen at once
-        structural = {k: _structure_problems(graph.nodes[k], wiring) for k in res.order}
         self._ensure_keras()
+        structural = {k: _structure_problems(graph.nodes[k], wiring) for k in res.order}
         from .keras_compat import stateless_scope
         recomputed = 0
         with stateless_scope(initialize_variables=False):
@@ -195,14 +206,17 @@ class Inference:
         edges = wiring.in_edges[k]
         info = NodeInfo(l2=_safe(effective_l2, n, regularization),
                         dropout_after=_safe(effective_dropout, n, regularization, k in wiring.feeds_output))
-        ins = [res.nodes[e.src] for e in edges if e.src in res.nodes]
-        in_shapes = [i.shape for i in ins]
+        in_shapes = [res.nodes[e.src].output_shape(e.src_port) for e in edges if e.src in res.nodes]
         codes = {code for code, _ in found}
         computed = False
-        if n.type == "Input":
+        missing = _missing_ports(graph, edges, res)
+        if missing:
+            found = found + [(Code.PORT, missing)]
+            info.blocked = True
+        elif n.type == "Input":
             if not found:
                 info.shape = (None,) + tuple(n.params.get("shape"))
-        elif any(i.shape is None for i in ins) or Code.UNCONNECTED in codes:
+        elif any(s is None for s in in_shapes) or Code.UNCONNECTED in codes:
             info.blocked = True
         elif codes & {Code.PARAM, Code.SETTING}:
             pass  # invalid params or settings: do not ask Keras
@@ -231,18 +245,21 @@ class Inference:
         hit = self._memo.get(key)
         if hit is not None:
             self._memo.move_to_end(key)
-            info.shape, info.trainable, info.non_trainable, err = hit
+            shapes, info.trainable, info.non_trainable, err = hit
+            _set_shapes(info, shapes)
             return False, err
         err = None
+        shapes = None
         try:
-            info.shape, info.trainable, info.non_trainable = _keras_shape(graph.nodes, n, edges, in_shapes, trusted)
+            shapes, info.trainable, info.non_trainable = _keras_shape(graph.nodes, n, edges, in_shapes, trusted)
+            _set_shapes(info, shapes)
         except UntrustedCode as e:   # code from the file, not trusted: a problem, nothing ran
             err = (Code.UNTRUSTED, str(e))
             info.shape = None
         except Exception as e:  # Keras tells us what is wrong; say it in plain words
             err = _keras_problem(graph.nodes, n, edges, in_shapes, e)
             info.shape = None
-        self._memo[key] = (info.shape, info.trainable, info.non_trainable, err)
+        self._memo[key] = (shapes, info.trainable, info.non_trainable, err)
         if len(self._memo) > self.MEMO_SIZE:
             self._memo.popitem(last=False)
         return True, err
@@ -250,11 +267,18 @@ class Inference:
     def prime(self, graph, known):
         """Seed the memo with shapes and weight counts already known, so the next ``run`` need not rebuild
         those layers (model import knows them from the loaded Keras model).
-        ``known``: {node_id: (output shape with batch axis, trainable count, non-trainable count)}."""
+        ``known``: {node_id: (output shape with batch axis, trainable count, non-trainable count)}; the shape is a
+        list of shapes for a node with several outputs."""
         ins = {}
         trusted = is_trusted(graph)
         for e in graph.edges:
             ins.setdefault(e.dst, []).append(e)
+
+        def shape_at(src, port):
+            s = known[src][0]
+            if isinstance(s, list):
+                return tuple(s[port]) if port < len(s) else None
+            return tuple(s) if port == 0 else None
         for k, (shape, trainable, non_trainable) in known.items():
             n = graph.nodes.get(k)
             if n is None or n.type in ("Input", "Output") or n.settings.get(SHARES) in graph.nodes:
@@ -262,8 +286,11 @@ class Inference:
             srcs = sorted(ins.get(k, ()), key=lambda e: e.port)
             if any(e.src not in known for e in srcs):
                 continue
-            self._memo[node_key(n, [tuple(known[e.src][0]) for e in srcs], trusted)] = (
-                tuple(shape), int(trainable), int(non_trainable), None)
+            shapes = [tuple(s) for s in shape] if isinstance(shape, list) else [tuple(shape)]
+            in_shapes = [shape_at(e.src, e.src_port) for e in srcs]
+            if any(s is None for s in in_shapes):
+                continue
+            self._memo[node_key(n, in_shapes, trusted)] = (shapes, int(trainable), int(non_trainable), None)
 
     def _ensure_keras(self):
         if not self._ready:
@@ -334,19 +361,50 @@ def _structure_problems(n, wiring):
             err = p.value_error(n.params[p.name])
             if err:
                 found.append((Code.PARAM, f"{p.name} {err}"))
+    if n.type == "Op":
+        from .ops import op_problem
+        why = op_problem(n)
+        if why:
+            found.append((Code.PARAM, why))
     found += [(Code.SETTING, m) for m in node_settings_problems(n.settings)]
     return found
 
 
 def _keras_shape(nodes, n, edges, in_shapes, trusted):
-    """(output shape, trainable count, non-trainable count) of the node's layer called on symbolic inputs."""
+    """([shape of each output], trainable count, non-trainable count) of the node's layer (or operation) called on
+    symbolic inputs."""
     import keras
-    layer = make_layer(n, None, trusted)
-    xs = [keras.KerasTensor(s, dtype=_dtype_of(nodes, e.src)) for s, e in zip(in_shapes, edges)]
-    y = call_layer(n, layer, xs)
-    if isinstance(y, (list, tuple)):
-        y = y[0]
-    return tuple(y.shape), count_weights(layer.trainable_weights), count_weights(layer.non_trainable_weights)
+    xs = [keras.KerasTensor(s, dtype=_dtype_of(nodes, e.src, e.src_port)) for s, e in zip(in_shapes, edges)]
+    if n.type == "Op":
+        from .ops import call_op
+        y = call_op(n, xs)
+        tr = ntr = 0
+    else:
+        layer = make_layer(n, None, trusted)
+        y = call_layer(n, layer, xs)
+        tr, ntr = count_weights(layer.trainable_weights), count_weights(layer.non_trainable_weights)
+    ys = list(y) if isinstance(y, (list, tuple)) else [y]
+    return [tuple(t.shape) for t in ys], tr, ntr
+
+
+def _set_shapes(info, shapes):
+    """The shapes of the node's outputs into ``info`` (``outputs`` only when there are several)."""
+    if not shapes:
+        info.shape, info.outputs = None, None
+        return
+    info.shape = shapes[0]
+    info.outputs = list(shapes) if len(shapes) > 1 else None
+
+
+def _missing_ports(graph, edges, res):
+    """A message when an edge into the node leaves from an output port its source does not have, else None."""
+    for e in edges:
+        src = res.nodes.get(e.src)
+        if e.src_port and src is not None and src.shape is not None and e.src_port >= src.output_count:
+            s = graph.nodes[e.src]
+            return (f"its input {e.port + 1} comes from output {e.src_port + 1} of {s.label()}, which has "
+                    f"{src.output_count} output(s)")
+    return None
 
 
 # what Keras says when inputs of a merge do not fit together (its own words, passed on by plain_error)
@@ -369,7 +427,8 @@ def _names(ports, most=5):
     return text + (f" and {len(ports) - most:,} more" if len(ports) > most else "")
 
 
-def _dtype_of(nodes, src):
+def _dtype_of(nodes, src, port=0):
+    """The dtype of a node's output as far as inference needs it (an Input's own, else float32)."""
     n = nodes.get(src)
     if n is not None and n.type == "Input":
         return n.params.get("dtype", "float32")
@@ -379,7 +438,8 @@ def _dtype_of(nodes, src):
 def node_key(n, in_shapes, trusted=False):
     """What a node's inferred shape and weight counts depend on (the memo key); ``trusted``: the session's
     trust in the project's code (a node with code is a problem without it)."""
-    key = (n.type, _freeze(n.params), n.settings.get(TRAINABLE, True), tuple(in_shapes), bool(trusted))
+    key = (n.type, _freeze(n.params), n.settings.get(TRAINABLE, True), tuple(in_shapes), bool(trusted),
+           n.settings.get(OUTPUTS))
     call = n.settings.get(CALL)  # imported layers with their own call template
     return key + (_freeze(call),) if call else key
 

@@ -9,7 +9,9 @@ a Keras upgrade that moves one breaks here, and ``tests/core/test_keras_compat.p
 * ``is_default`` and ``pythonify_logs``: the training engine's callback list skips the per-batch conversion of
   the logs for callbacks that do not implement batch hooks;
 * the ``keras.src.ops`` operation classes: a stored model that uses a ``keras.ops`` operation as a step;
-* ``layer._inbound_nodes``: how many tensors one call of a layer returned.
+* ``layer._inbound_nodes``: how many tensors one call of a layer returned;
+* layer classes Keras ships and registers outside ``keras.layers`` (``keras.src.applications.convnext.LayerScale``):
+  a stored model names them by their ``keras.src`` module, which Keras' own loader imports.
 
 Nothing here imports Keras at module level (importing ``core`` stays cheap); each helper imports it when called.
 """
@@ -196,3 +198,19 @@ def call_outputs(layer, index) -> int | None:
     except (AttributeError, IndexError, TypeError):
         return None
 
+
+
+def keras_layer_class(module, class_name):
+    """The layer class that Keras itself ships in its package ``module`` (``keras.layers`` or one of its own
+    ``keras.src`` modules, e.g. the layer-scale layer of ``keras.applications``' ConvNeXt), or None. Only Keras' own
+    modules are imported (what Keras' loader does in safe mode); a keras.ops module never names a layer."""
+    if (not isinstance(module, str) or not isinstance(class_name, str) or is_ops_module(module)
+            or not (module == "keras" or module.startswith("keras."))):
+        return None
+    import keras
+    try:
+        mod = importlib.import_module(module)
+    except ImportError:
+        return None
+    cls = vars(mod).get(class_name)
+    return cls if isinstance(cls, type) and issubclass(cls, keras.layers.Layer) else None

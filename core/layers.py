@@ -74,6 +74,14 @@ def layer_class(class_name):
 RNN_CLASSES = ("LSTM", "GRU", "SimpleRNN")  # what Bidirectional wraps
 
 
+def is_keras_own_layer(module, class_name):
+    """Whether (module, class_name) is a layer Keras ships outside keras.layers (keras.applications' LayerScale)."""
+    if not module or module == "keras.layers" or getattr(keras().layers, str(class_name), None) is not None:
+        return False
+    from .keras_compat import keras_layer_class
+    return keras_layer_class(module, class_name) is not None
+
+
 def _rnn_class(name):
     if name not in RNN_CLASSES:
         raise ValueError(f"layer must be one of {', '.join(RNN_CLASSES)}, got {name!r}")
@@ -102,17 +110,19 @@ def make_layer(node, regularization=None, trusted=False):
             elif code is not None and (class_name in UNSAFE_CLASSES or node.params.get("module")
                                        or node.params.get("registered_name")):
                 # trusted in this session: Lambda layers and custom classes, deserialized outside safe mode
+                from .custom_code import ensure_for
+                ensure_for(node, trusted)   # the module or file that defines the class, recorded at import
                 layer = k.saving.deserialize_keras_object(
                     {"class_name": class_name, "config": cfg, "module": node.params.get("module") or "keras.layers",
                      "registered_name": node.params.get("registered_name")}, safe_mode=False)
+            elif is_keras_own_layer(node.params.get("module"), class_name):   # Keras' own layer outside keras.layers
+                layer = k.saving.deserialize_keras_object(
+                    {"class_name": class_name, "config": cfg, "module": node.params["module"],
+                     "registered_name": node.params.get("registered_name")}, safe_mode=True)
             else:
                 layer = layer_class(class_name).from_config(cfg)
     elif t == "Bidirectional":
-        p = node.params
-        extra = {"kernel_regularizer": reg} if reg is not None else {}
-        inner = _rnn_class(p.get("layer", "LSTM"))(int(p.get("units", 32)),
-                                                   return_sequences=bool(p.get("return_sequences", False)), **extra)
-        layer = k.layers.Bidirectional(inner, merge_mode=p.get("merge_mode", "concat"), name=node.name)
+        layer = _bidirectional(node, reg)
     else:
         spec = node.spec
         cls = getattr(k.layers, spec.keras_class)
@@ -124,6 +134,30 @@ def make_layer(node, regularization=None, trusted=False):
     if is_frozen(node):
         layer.trainable = False
     return layer
+
+
+def _bidirectional(node, reg):
+    """A Bidirectional node's layer: its wrapped RNN from ``layer``/``units``/``return_sequences``; for an imported
+    one, with the rest of the wrapped layer's Keras config (``layer_config``) and the wrapper's
+    (``wrapper_config``: a backward layer, state flags)."""
+    k = keras()
+    p = node.params
+    cls = _rnn_class(p.get("layer", "LSTM"))
+    merge = p.get("merge_mode", "concat")
+    if p.get("layer_config") is None:
+        extra = {"kernel_regularizer": reg} if reg is not None else {}
+        inner = cls(int(p.get("units", 32)), return_sequences=bool(p.get("return_sequences", False)), **extra)
+        return k.layers.Bidirectional(inner, merge_mode=merge, name=node.name)
+    from .keras_compat import safe_mode_scope
+    inner_cfg = copy.deepcopy(p["layer_config"])
+    inner_cfg.update(units=int(p.get("units", 32)), return_sequences=bool(p.get("return_sequences", False)))
+    if reg is not None:
+        inner_cfg["kernel_regularizer"] = k.regularizers.serialize(reg)
+    wrapper = copy.deepcopy(p.get("wrapper_config") or {})
+    wrapper.update(layer={"module": "keras.layers", "class_name": cls.__name__, "config": inner_cfg,
+                          "registered_name": None}, merge_mode=merge, name=node.name)
+    with safe_mode_scope(True):
+        return k.layers.Bidirectional.from_config(wrapper)
 
 
 def call_layer(node, layer, inputs):
@@ -144,6 +178,8 @@ def call_layer(node, layer, inputs):
         return layer(inputs * 2 if len(inputs) == 1 else list(inputs))
     if t in MERGES:
         return layer(list(inputs))
+    if t in RNN_CLASSES and len(inputs) > 1:   # the other ports seed the state (an encoder's final state)
+        return layer(inputs[0], initial_state=list(inputs[1:]))
     if t == "KerasLayer" and len(inputs) > 1:
         return layer(list(inputs))
     return layer(inputs[0])

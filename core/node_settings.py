@@ -32,6 +32,8 @@ GROUP_META = "group_meta"
 TRAINABLE_FROM = "trainable_from"
 CODE = "code"
 TRUSTED_CODE = "trusted_code"
+OUTPUTS = "outputs"
+CUSTOM_CODE = "custom_code"
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,10 @@ SETTINGS: dict[str, NodeSetting] = {s.key: s for s in (
     NodeSetting(CODE, None, None, "truthy: the node holds Python code (a Lambda, a custom class); building it "
                 "needs trust, which a file never carries", "import"),
     NodeSetting(TRUSTED_CODE, None, None, "the older spelling of \"code\" (read, never written)", "older files"),
+    NodeSetting(OUTPUTS, "number", None, "how many tensors the layer returns (one output port each), where that is "
+                "more than one and its params do not say so", "import", lo=1.0, hi=1000.0),
+    NodeSetting(CUSTOM_CODE, "text", None, "the Python module or file that defines the node's custom class "
+                "(loaded only in a session that trusts the project)", "import --custom-code"),
 )}
 
 CODE_MARKERS = (CODE, TRUSTED_CODE)   # keys that say "this node holds code" (never "trusted")

@@ -8,13 +8,14 @@ from dataclasses import dataclass, field
 
 from .. import catalog
 from ..errors import ModelFileError
-from ..graph import NAME_RE, Node
+from ..graph import NAME_RE, Node, output_count
 from ..keras_compat import call_outputs
-from ..layers import MERGES, PORT, count_weights
-from ..node_settings import CALL, CODE, PRETRAINED, SHARES, TRAINABLE
-from .files import classify, op_message
+from ..layers import MERGES, PORT, RNN_CLASSES, count_weights
+from ..node_settings import CALL, CODE, CUSTOM_CODE, OUTPUTS, PRETRAINED, SHARES, TRAINABLE
+from .files import classify
 
-# Keras classes that have a catalog entry (Bidirectional's catalog params are not its Keras config)
+# Keras classes that have a catalog entry (Bidirectional's catalog params are not its Keras config: see
+# bidirectional_params)
 CLASS_TO_TYPE = {s.keras_class: t for t, s in catalog.CATALOG.items() if s.keras_class and t != "Bidirectional"}
 
 
@@ -22,9 +23,11 @@ CLASS_TO_TYPE = {s.keras_class: t for t, s in catalog.CATALOG.items() if s.keras
 class Converted:
     inputs: list = field(default_factory=list)   # Input node ids, in model input order
     outputs: list = field(default_factory=list)  # node id that produces each model output
+    output_ports: list = field(default_factory=list)  # which output port of that node, for each model output
     nodes: list = field(default_factory=list)    # every node id added (Input nodes included)
     known: dict = field(default_factory=dict)
     groups: int = 0
+    ops: int = 0                                 # keras.ops steps imported as op nodes
 
 
 def _default(o):
@@ -59,6 +62,8 @@ def default_call(type_name, n):
         return {"args": [[port(0), port(0)] if n == 1 else [port(i) for i in range(n)]], "kwargs": {}}
     if type_name in MERGES or (type_name == "KerasLayer" and n > 1):
         return {"args": [[port(i) for i in range(n)]], "kwargs": {}}
+    if type_name in RNN_CLASSES and n > 1:
+        return {"args": [port(0)], "kwargs": {"initial_state": [port(i) for i in range(1, n)]}}
     return {"args": [port(0)], "kwargs": {}}
 
 
@@ -138,9 +143,40 @@ def catalog_params(class_name, cfg):
     return result[0], copy.deepcopy(result[1])
 
 
-def _several_outputs(layer, index):
-    """True when the layer's call ``index`` returned more than one tensor."""
-    return (call_outputs(layer, index) or 0) > 1
+def bidirectional_params(cfg):
+    """(\"Bidirectional\", params) for a stored Bidirectional config that the catalog entry rebuilds exactly: the
+    wrapped layer's class, units and return_sequences as params, the rest of its config (``layer_config``) and of
+    the wrapper's (``wrapper_config``) kept beside them; else (None, None)."""
+    inner = cfg.get("layer") if isinstance(cfg.get("layer"), dict) else {}
+    icfg = dict(inner.get("config") or {})
+    if inner.get("class_name") not in RNN_CLASSES or inner.get("module") not in (None, "keras.layers"):
+        return None, None
+    params = {"layer": inner["class_name"], "units": icfg.pop("units", 32),
+              "return_sequences": icfg.pop("return_sequences", False), "merge_mode": cfg.get("merge_mode", "concat"),
+              "layer_config": icfg,
+              "wrapper_config": {k: v for k, v in cfg.items() if k not in ("layer", "merge_mode", "name", "trainable")}}
+    spec = catalog.CATALOG["Bidirectional"]
+    if any(p.value_error(params[p.name]) for p in spec.params):
+        return None, None
+    from ..layers import make_layer
+    try:
+        got = jsonable(make_layer(Node("probe", "Bidirectional", "probe", params)).get_config())
+    except Exception:
+        return None, None
+    got.pop("name", None)
+    got.pop("trainable", None)
+    return ("Bidirectional", params) if _same_wrapped(got, cfg) else (None, None)
+
+
+def _same_wrapped(got, cfg):
+    """Configs equal but for the wrapped layers' names (Keras names them after the wrapper)."""
+    def strip(c):
+        c = copy.deepcopy(c)
+        for key in ("layer", "backward_layer"):
+            if isinstance(c.get(key), dict):
+                (c[key].get("config") or {}).pop("name", None)
+        return c
+    return strip(got) == strip(cfg)
 
 
 def _batchless(shape):
@@ -173,14 +209,17 @@ def functional_view(model):
     return model
 
 
-def convert_model(model, graph, *, trust=False, where="model", settings_for=None) -> Converted:
-    """Add the nodes and edges of ``model`` to ``graph``: its Input nodes, one node per layer call.
-    Weights go into the nodes. No Output nodes (the caller adds them, or splices the outputs)."""
+def convert_model(model, graph, *, trust=False, where="model", settings_for=None, custom_code=None) -> Converted:
+    """Add the nodes and edges of ``model`` to ``graph``: its Input nodes, one node per layer call, one op node
+    per keras.ops step. Weights go into the nodes. No Output nodes (the caller adds them, or splices the outputs).
+    ``custom_code``: the module or file that defines the model's custom classes, recorded on their nodes."""
     c = _Converter(model, graph, trust, where, settings_for)
+    c.custom_code = custom_code
     c.read_calls()
     c.add_inputs()
     for e in c.entries:
         c.add_layer(e)
+    c.connect_all()
     c.collect_outputs()
     return c.conv
 
@@ -203,34 +242,34 @@ class _Converter:
                          if classify(e["class_name"], e.get("module"), e.get("registered_name")) == "op"}
         self.conv = Converted()
         self.node_of = {}    # (layer name, call index) -> node id
-        self.shape_of = {}   # (layer name, call index) -> output shape (batch axis None)
+        self.shape_of = {}   # (layer name, call index, output index) -> output shape (batch axis None)
         self.calls = {}      # layer name -> [(template, refs)]
+        self.pending = []    # edges to make once every node exists: (source key, output index, node id, port)
+        self.used_ops = set()
+        self.custom_code = None
         self.out_triples = _triples(self.cfg.get("output_layers"))
 
-    def _one_output(self, src, idx, tix, what):
-        if tix != 0 or (src in self.live and _several_outputs(self.live[src], idx)):
-            raise ModelFileError(f"{self.where}: layer '{src}'{what} returns several tensors; a Layerwise node "
-                                 f"has one output")
-
     def read_calls(self):
-        """Every layer's calls (template and input references) and the shape of each call's output; refuses a
-        keras.ops step feeding a layer and a layer with several outputs."""
+        """Every layer's calls (template and input references), the shape of each output of each call, and
+        which keras.ops steps the network uses (not only for the masks Keras computes by itself)."""
         for e in self.entries:
             lname = _entry_name(e)
             self.calls[lname] = []
             for ib in e.get("inbound_nodes", []):
                 tpl, refs = _parse_call(ib, f"layer '{lname}'", self.op_names)
-                if lname not in self.op_names:
-                    for src, *_ in refs:
-                        if src in self.op_names:
-                            raise ModelFileError(op_message(self.where, src, self.by_name[src]["class_name"]))
                 self.calls[lname].append((tpl, refs))
                 for src, idx, tix, shape in refs:
-                    self._one_output(src, idx, tix, f" ({self.by_name.get(src, {}).get('class_name', '?')})")
-                    self.shape_of[(src, idx)] = _batchless(shape)
+                    self.shape_of[(src, idx, tix)] = _batchless(shape)
         for (src, idx, tix), t in zip(self.out_triples, self.fmodel.outputs):
-            self._one_output(src, idx, tix, "")
-            self.shape_of.setdefault((src, idx), _batchless(t.shape))
+            self.shape_of.setdefault((src, idx, tix), _batchless(t.shape))
+        wanted = [src for src, _, _ in self.out_triples if src in self.op_names]
+        wanted += [src for name, calls in self.calls.items() if name not in self.op_names
+                   for _, refs in calls for src, *_ in refs if src in self.op_names]
+        while wanted:
+            op = wanted.pop()
+            if op not in self.used_ops:
+                self.used_ops.add(op)
+                wanted += [src for _, refs in self.calls.get(op, []) for src, *_ in refs if src in self.op_names]
 
     def add_node(self, type_name, params, name, settings=None, weights=None):
         graph = self.graph
@@ -260,7 +299,9 @@ class _Converter:
             return
         kind = classify(cls, e.get("module"), e.get("registered_name"))
         if kind == "op":
-            return  # only computes masks that the rebuilt model computes again by itself
+            if lname in self.used_ops:   # else it only computes masks that the rebuilt model computes by itself
+                self.add_op(e)
+            return
         if kind in ("unsafe", "custom") and not self.trust:
             raise ModelFileError(f"{self.where}: layer '{lname}' ({cls}) is not a built-in Keras layer; "
                                  f"import it only with trust")
@@ -285,13 +326,37 @@ class _Converter:
                 params["config"] = set_inner_trainable(layer_cfg, lambda i, c: True)
             return "KerasLayer", params, extra
         t, params = (None, None) if kind != "builtin" else catalog_params(cls, layer_cfg)
+        if t is None and kind == "builtin" and cls == "Bidirectional":
+            t, params = bidirectional_params(layer_cfg)
         if t is None:
             t, params = "KerasLayer", {"class_name": cls, "config": layer_cfg}
             if kind in ("unsafe", "custom"):
                 params["module"] = e.get("module")
                 params["registered_name"] = e.get("registered_name")
                 extra[CODE] = True   # only says "holds code"; trust is the session's (core.trust)
+                if self.custom_code and kind == "custom":
+                    extra[CUSTOM_CODE] = str(self.custom_code)   # where its class is defined (loaded with trust)
+            elif kind == "builtin" and e.get("module") not in (None, "keras.layers"):
+                params["module"] = e.get("module")   # a layer Keras ships outside keras.layers
+                params["registered_name"] = e.get("registered_name")
         return t, params, extra
+
+    def add_op(self, e):
+        """An op node for each call of a keras.ops step (``x + y``, ``ops.multiply(h, 0.5)``)."""
+        from ..ops import function_name
+        lname, cls = _entry_name(e), e["class_name"]
+        fn = function_name(cls)
+        if fn is None:
+            raise ModelFileError(f"{self.where}: '{lname}' is a keras.ops operation ({cls}) that Layerwise cannot "
+                                 f"hold as an op node (no keras.ops function of that name)")
+        cfg = {k: v for k, v in (e.get("config") or {}).items() if k != "name"}
+        for i, (tpl, refs) in enumerate(self.calls.get(lname) or []):
+            params = {"op": fn, "args": tpl["args"], "kwargs": tpl["kwargs"]}
+            if cfg:
+                params["config"] = cfg
+            n = self.add_node("Op", params, lname if i == 0 else f"{lname}_call{i + 1}")
+            self.conv.ops += 1
+            self._place(n, lname, i, refs, (0, 0))
 
     def _add_calls(self, lname, cls, t, params, layer_cfg, trainable, extra, weights, counts):
         owner = None
@@ -316,19 +381,33 @@ class _Converter:
             name = lname if i == 0 else f"{lname}_call{i + 1}"
             n = self.add_node(tt, pp, name, settings, weights if i == 0 else None)
             owner = owner or n.id
-            self.node_of[(lname, i)] = n.id
-            self.conv.known[n.id] = (self.shape_of.get((lname, i)), *(counts if i == 0 else (0, 0)))
-            for j, (src, idx, _tix, _shape) in enumerate(refs):
-                if (src, idx) not in self.node_of:
-                    raise ModelFileError(f"{self.where}: layer '{lname}' uses '{src}' before it is defined")
-                self.graph.connect(self.node_of[(src, idx)], n.id, j)
+            layer = self.live.get(lname)
+            count = (call_outputs(layer, i) if layer is not None else None) or 1
+            if count > 1 and output_count(n) != count:
+                n.settings[OUTPUTS] = count   # one output port per tensor the layer returns
+            self._place(n, lname, i, refs, counts if i == 0 else (0, 0))
+
+    def _place(self, n, lname, i, refs, counts):
+        """Record a call's node: its output shapes (one per output port) and the edges into it (made later)."""
+        self.node_of[(lname, i)] = n.id
+        shapes = [self.shape_of.get((lname, i, t)) for t in range(max(output_count(n), 1))]
+        self.conv.known[n.id] = (shapes if len(shapes) > 1 else shapes[0], *counts)
+        for j, (src, idx, tix, _shape) in enumerate(refs):
+            self.pending.append(((src, idx), tix, n.id, j))
+
+    def connect_all(self):
+        for key, tix, dst, j in self.pending:
+            if key not in self.node_of:
+                raise ModelFileError(f"{self.where}: layer '{self.graph.nodes[dst].name}' uses '{key[0]}', which "
+                                     f"is not part of the model")
+            self.graph.connect(self.node_of[key], dst, j, tix)
 
     def collect_outputs(self):
-        for src, idx, _ in self.out_triples:
-            if src in self.op_names:
-                raise ModelFileError(op_message(self.where, src, self.by_name[src]["class_name"]))
+        for src, idx, tix in self.out_triples:
             self.conv.outputs.append(self.node_of[(src, idx)])
-        self.conv.known = {k: v for k, v in self.conv.known.items() if v[0] is not None}
+            self.conv.output_ports.append(int(tix))
+        self.conv.known = {k: v for k, v in self.conv.known.items()
+                           if v[0] is not None and not (isinstance(v[0], list) and None in v[0])}
 
 
 def _config_layers(cfg):

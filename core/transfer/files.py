@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ModelFileError
-from ..keras_compat import is_op_class, is_ops_module
+from ..keras_compat import is_op_class, is_ops_module, keras_layer_class
 from ..trust import MODEL_CLASSES, UNSAFE_CLASSES
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
@@ -149,6 +149,8 @@ def classify(class_name, module=None, registered_name=None):
     import keras
     cls = getattr(keras.layers, class_name, None)
     if isinstance(cls, type) and issubclass(cls, keras.layers.Layer):
+        return "builtin"
+    if keras_layer_class(module, class_name) is not None:   # a layer Keras ships and registers outside keras.layers
         return "builtin"
     return "custom"
 

@@ -1,16 +1,15 @@
-"""``import_model``: a model file as a new project (its graph, Output nodes with the file's losses, its
-optimizer, laid out), and the compile-settings helpers it uses."""
+"""``import_model``: a model file as a new project (its graph in network order, Output nodes with the file's
+losses, loss weights and metrics, its optimizer, laid out)."""
 from __future__ import annotations
 
-import json
 import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import catalog
-from ..node_settings import SHARES
+from ..node_settings import CODE, SHARES
 from ..trust import MODEL_CLASSES
+from .compile_config import describe, read_training
 from .convert import convert_model
 from .files import inspect_model_file, load_keras_model
 
@@ -22,60 +21,12 @@ class Imported:
     warnings: list = field(default_factory=list)
     stats: dict = field(default_factory=dict)
     seconds: dict = field(default_factory=dict)
+    training: str = ""                           # the training settings imported, in one line
 
     def prime(self, inference):
         """Give ``inference`` (a core.infer.Inference) the shapes the loaded model already knew."""
         inference.prime(self.project.graph, self.known)
         return inference
-
-
-# -- compile settings -------------------------------------------------------------------------------------------
-def _loss_name(obj):
-    from ..build import LOSS_ALIASES, LOSS_CLASSES
-    if isinstance(obj, dict):
-        cls = obj.get("class_name")
-        if cls == "function" or cls is None:
-            return _loss_name(obj.get("config"))
-        inverse = {v: k for k, v in LOSS_CLASSES.items()}
-        return inverse.get(cls) or _loss_name(re.sub(r"(?<!^)(?=[A-Z])", "_", str(cls)).lower())
-    if isinstance(obj, str):
-        name = LOSS_ALIASES.get(obj, obj)
-        return name if name in catalog.LOSSES else None
-    return None
-
-
-def _losses_for(comp, output_names):
-    """One loss name (or None) per model output, from the stored training config."""
-    loss = (comp or {}).get("loss")
-    if isinstance(loss, list):
-        return [_loss_name(x) for x in loss] + [None] * (len(output_names) - len(loss))
-    if isinstance(loss, dict) and "class_name" not in loss:
-        return [_loss_name(loss.get(n)) for n in output_names]
-    return [_loss_name(loss)] * len(output_names)
-
-
-def _optimizer_from(comp):
-    if not comp:
-        return None
-    opt = comp.get("optimizer_config") or comp.get("optimizer")
-    if isinstance(opt, str):
-        name, cfg = opt, {}
-    elif isinstance(opt, dict):
-        name, cfg = str(opt.get("class_name", "")), opt.get("config") or {}
-    else:
-        return None
-    name = name.split(">")[-1].lower()
-    if name not in catalog.OPTIMIZERS:
-        return None
-    out = {"name": name}
-    lr = cfg.get("learning_rate")
-    if isinstance(lr, dict):
-        lr = (lr.get("config") or {}).get("initial_learning_rate")
-    if isinstance(lr, (int, float)) and lr > 0:
-        out["learning_rate"] = float(f"{lr:.6g}")
-    else:
-        out["learning_rate"] = catalog.OPTIMIZERS[name][1][0].default
-    return out
 
 
 def _activation_of(node):
@@ -97,54 +48,89 @@ def default_output(node, shape):
 
 
 # -- import --------------------------------------------------------------------------------------------------------
-def import_model(path, *, trust=False, layout=True, name=None) -> Imported:
-    """Import a Keras model file as a new project (not saved). Raises ModelFileError."""
+def import_model(path, *, trust=False, layout=True, name=None, custom_code=None) -> Imported:
+    """Import a Keras model file as a new project (not saved). Raises ModelFileError (CustomCodeError for custom
+    code that cannot be loaded). ``custom_code``: the Python module or file defining the model's custom classes,
+    loaded first (only with ``trust``) and recorded on the nodes that need it."""
     from ..project import Project
     t0 = time.perf_counter()
     mf = inspect_model_file(path)
+    if custom_code:
+        from ..custom_code import load, resolve
+        load(custom_code, trusted=trust)
+        custom_code = resolve(custom_code)
     model = load_keras_model(path, trust, mf)
     t1 = time.perf_counter()
     project = Project(name=name or _project_name(model.name, mf.path))
     project.description = f"Imported from {mf.path.name} ({type(model).__name__} '{model.name}')."
     graph = project.graph
-    conv = convert_model(model, graph, trust=trust, where=mf.path.name)
+    conv = convert_model(model, graph, trust=trust, where=mf.path.name, custom_code=custom_code)
     if trust:   # the person who asked to trust the file: this session's project runs its code (never saved)
         from ..trust import set_trusted
         set_trusted(graph)
-    warnings = _add_outputs(graph, conv, mf.compile)
-    opt = _optimizer_from(mf.compile)
-    if opt:
-        project.compile["optimizer"] = opt
+    training = read_training(mf.compile, [graph.nodes[k].name for k in conv.outputs])
+    _add_outputs(graph, conv, training)
+    if training.optimizer:
+        project.compile["optimizer"] = training.optimizer
+    network_order(graph, conv)
     t2 = time.perf_counter()
     if layout:
         from ..layout import layered_positions, set_positions_quietly
         set_positions_quietly(graph, layered_positions(graph))
     t3 = time.perf_counter()
-    return Imported(project, conv.known, warnings, _stats(graph, conv, model),
-                    {"load": t1 - t0, "convert": t2 - t1, "layout": t3 - t2, "total": t3 - t0})
+    imported = Imported(project, conv.known, training.warnings, _stats(graph, conv, model),
+                        {"load": t1 - t0, "convert": t2 - t1, "layout": t3 - t2, "total": t3 - t0})
+    imported.training = describe(training, [graph.nodes[k].name for k in conv.outputs])
+    return imported
 
 
-def _add_outputs(graph, conv, comp):
-    """An Output node per model output, with the file's loss (``comp``: its training config) where Layerwise
-    offers it, else a default from the last layer's activation. Returns the warnings."""
-    output_names = [graph.nodes[k].name for k in conv.outputs]
-    losses = _losses_for(comp, output_names)
-    metrics = (comp or {}).get("metrics")
-    warnings = []
+def network_order(graph, conv):
+    """Nodes in the order data flows through the network: the Input nodes in the model's input order, then every
+    layer after the layers that feed it (in the file's order where it leaves a choice), the Output nodes last in
+    the model's output order (the build orders a model's inputs and outputs by node order)."""
+    first = {k: i for i, k in enumerate(graph.nodes)}
+    indeg = {k: 0 for k in graph.nodes}
+    out = {k: [] for k in graph.nodes}
+    for e in graph.edges:
+        indeg[e.dst] += 1
+        out[e.src].append(e.dst)
+    import heapq
+    ready = [(first[k], k) for k in conv.inputs]
+    ready += [(first[k], k) for k in graph.nodes if indeg[k] == 0 and k not in conv.inputs
+              and graph.nodes[k].type != "Input"]
+    heapq.heapify(ready)
+    order = []
+    while ready:
+        _, k = heapq.heappop(ready)
+        order.append(k)
+        for d in out[k]:
+            indeg[d] -= 1
+            if indeg[d] == 0:
+                heapq.heappush(ready, (first[d], d))
+    inputs = [k for k in conv.inputs if k in order]
+    outputs = [k for k in order if graph.nodes[k].type == "Output"]
+    rest = [k for k in order if k not in set(inputs) | set(outputs)]
+    rest += [k for k in graph.nodes if k not in set(order)]   # (a cycle: never from a Keras model)
+    graph.nodes = {k: graph.nodes[k] for k in inputs + rest + outputs}
+
+
+def _add_outputs(graph, conv, training):
+    """An Output node per model output, with the file's loss, its arguments, weight and metrics where Layerwise
+    offers them, else a default from the last layer's activation."""
     for i, k in enumerate(conv.outputs):
         src = graph.nodes[k]
-        guess = default_output(src, conv.known.get(k, (None,))[0])
-        params = dict(guess)
-        if losses[i]:
-            params["loss"] = losses[i]
-            want_acc = "accuracy" in json.dumps(metrics or []).lower() or "acc" in json.dumps(metrics or [])
-            params["metrics"] = ["accuracy"] if want_acc and params["loss"].endswith("crossentropy") else []
-        elif comp:
-            warnings.append(f"output '{src.name}': the file's loss is not one Layerwise offers; using {guess['loss']}")
+        t = training.outputs[i]
+        params = dict(default_output(src, conv.known.get(k, (None,))[0]))
+        if t.loss:
+            params["loss"] = t.loss
+            params.update(t.args)
+            params["metrics"] = t.metrics if t.metrics is not None else []
+        elif t.metrics is not None:
+            params["metrics"] = t.metrics
+        params["loss_weight"] = t.weight
         oname = "output" if len(conv.outputs) == 1 else f"{src.name}_out"
         out = graph.add_node("Output", params, name=graph.unique_name(oname))
-        graph.connect(k, out.id)
-    return warnings
+        graph.connect(k, out.id, 0, conv.output_ports[i])
 
 
 def _stats(graph, conv, model):
@@ -154,25 +140,31 @@ def _stats(graph, conv, model):
         key = n.type if n.type != "KerasLayer" else ("group" if n.params.get("class_name") in MODEL_CLASSES
                                                       else "KerasLayer")
         types[key] = types.get(key, 0) + 1
-    return {"layers": len(graph.nodes) - types.get("Input", 0) - types.get("Output", 0),
+    return {"layers": len(graph.nodes) - types.get("Input", 0) - types.get("Output", 0) - types.get("Op", 0),
             "nodes": len(graph.nodes), "catalog": sum(v for k, v in types.items()
-                                                      if k not in ("KerasLayer", "group", "Input", "Output")),
-            "keras_layer": types.get("KerasLayer", 0), "groups": types.get("group", 0),
+                                                      if k not in ("KerasLayer", "group", "Input", "Output", "Op")),
+            "keras_layer": types.get("KerasLayer", 0), "groups": types.get("group", 0), "ops": types.get("Op", 0),
             "inputs": types.get("Input", 0), "outputs": types.get("Output", 0),
             "params": int(model.count_params()), "shared": sum(1 for n in graph.nodes.values() if SHARES in n.settings),
+            "custom": sum(1 for n in graph.nodes.values() if n.settings.get(CODE)),
             "trainable": sum(c[1] for c in conv.known.values()),
             "non_trainable": sum(c[2] for c in conv.known.values())}
 
 
+GENERIC_NAMES = re.compile(r"^(functional|sequential|model)(_\d+)?$")
+
+
 def _project_name(model_name, path):
-    s = re.sub(r"[^A-Za-z0-9_.\-]", "_", model_name or "") or path.stem
-    return s
+    """The project is named after the file (``encoder.keras`` -> ``encoder``); a model name the author chose
+    (not Keras' ``functional`` / ``sequential``) is said in the description."""
+    s = re.sub(r"[^A-Za-z0-9_.\-]", "_", path.stem or "") or re.sub(r"[^A-Za-z0-9_.\-]", "_", model_name or "")
+    return s or "imported"
 
 
-def import_to_file(path, out, *, trust=False) -> Imported:
+def import_to_file(path, out, *, trust=False, custom_code=None) -> Imported:
     """Import ``path`` and save it as the project ``out`` (with its weights sidecar)."""
     from ..project import save_project
-    imported = import_model(path, trust=trust)
+    imported = import_model(path, trust=trust, custom_code=custom_code)
     out = Path(out)
     if out.suffix == "":
         out = out.with_suffix(".layerwise")

@@ -13,7 +13,8 @@ import pytest
 from core import catalog
 from core.graph import Node
 
-SPECIAL = {"Input", "Output", "KerasLayer"}   # not Keras layers of their own (KerasLayer holds any config as is)
+SPECIAL = {"Input", "Output", "KerasLayer", "Op"}   # not Keras layers of their own (KerasLayer holds any config
+# as is; an Op node is a keras.ops function)
 AS_KERAS_LAYER = {"ZeroPadding2D", "Cropping2D", "Normalization", "RandomRotation", "Bidirectional"}
 TYPES = [t for t in catalog.CATALOG if t not in SPECIAL]
 
