@@ -75,17 +75,19 @@ class Printer:
 @click.option("--second", default=None, metavar="params|samples_per_s[:min|max]",
               help="a second objective (NSGA-II; the best is the Pareto front)")
 @click.option("--no-pruning", is_flag=True, help="train every trial to its last epoch")
+@click.option("--pruner", type=click.Choice(["median", "hyperband"]), default=None,
+              help="how bad trials are stopped early (default: median of earlier trials at the same epoch)")
 @click.option("--seed", type=int, default=None, help="seed of the sampler (default: random)")
 @click.option("--device", default=None, help="auto, cpu, gpu or gpu:N for every trial")
 @click.option("--json", "as_json", is_flag=True, help="one JSON object per line")
 def sweep_cmd(project, trials, dims, epochs, workers, timeout, storage, study, objective, second, no_pruning, seed,
-              device, as_json):
+              device, as_json, pruner=None):
     """Sweep PROJECT's search space with Optuna; every trial is also a run (layerwise runs PROJECT)."""
     from core.experiments.sweep import Sweep, prepare
     try:
         spec = prepare(project, dims, trials=trials, workers=workers, epochs=epochs, timeout=timeout,
                        storage=storage, study=study, objective=objective, second=second,
-                       pruning=False if no_pruning else None, seed=seed, device=device)
+                       pruning=False if no_pruning else None, seed=seed, device=device, pruner=pruner)
     except (ProjectError, LayerwiseError) as e:
         fail(str(e))
     click.echo(f"study {spec['study']}: {spec['trials']} finished trials wanted, {spec['workers']} worker(s), "

@@ -56,6 +56,7 @@ class SweepPanel(QWidget):
     start_clicked = Signal()
     stop_clicked = Signal()
     apply_clicked = Signal(bool)        # True: the best trial; False: the selected one
+    watch_clicked = Signal()
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -133,10 +134,13 @@ class SweepPanel(QWidget):
     def _buttons(self):
         row = QHBoxLayout()
         self.start_btn, self.stop_btn = QPushButton("Start"), QPushButton("Stop")
+        self.watch_btn = QPushButton("Watch")
+        self.watch_btn.setToolTip("Show the trials of this study as they end, run here or by other machines")
         self.best_btn, self.pick_btn = QPushButton("Apply best"), QPushButton("Apply selected")
         self.stop_btn.setEnabled(False)
-        for b in (self.start_btn, self.stop_btn, self.best_btn, self.pick_btn):
+        for b in (self.start_btn, self.stop_btn, self.watch_btn, self.best_btn, self.pick_btn):
             row.addWidget(b)
+        self.watch_btn.clicked.connect(self.watch_clicked)
         self.start_btn.clicked.connect(self.start_clicked)
         self.stop_btn.clicked.connect(self.stop_clicked)
         self.best_btn.clicked.connect(lambda: self.apply_clicked.emit(True))
@@ -283,6 +287,7 @@ class SweepController(QObject):
         panel.start_clicked.connect(self.start)
         panel.stop_clicked.connect(self.stop)
         panel.apply_clicked.connect(self.apply)
+        panel.watch_clicked.connect(self.watch)
         panel.dim_pick.currentTextChanged.connect(lambda _t: self.panel.show_rows(self.rows, self._directions()))
         self.finished.connect(self._finished)
         window.project_changed.connect(lambda p: (self.show_dimensions(), panel.show_section(section_of(p))))
@@ -327,6 +332,22 @@ class SweepController(QObject):
         self.panel.set_running(True)
         self.panel.status.setText(f"Study {self.spec['study']}: running {self.spec['workers']} worker(s)…")
         self.timer.start()
+
+    def watch(self):
+        """Follow the study named in the panel without starting workers here (other machines run it)."""
+        p = self.window.project
+        if p.path is None:
+            self.panel.status.setText("Save the project first.")
+            return
+        try:
+            self.spec = prepare(p.path, (), **self._options())
+        except LayerwiseError as e:
+            self.panel.status.setText(f"Cannot watch: {e}")
+            return
+        self.view = StudyView(self.spec)
+        self.poll()
+        self.timer.start()
+        self.panel.status.setText(f"Watching study {self.spec['study']} ({self.spec['storage']}).")
 
     def _wait(self, sweep):
         try:

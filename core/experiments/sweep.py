@@ -56,7 +56,7 @@ def default_metric(project):
 
 
 def prepare(project_path, dims=(), *, trials=None, workers=None, epochs=None, timeout=None, storage=None,
-            study=None, objective=None, second=None, pruning=None, seed=None, device=None):
+            study=None, objective=None, second=None, pruning=None, seed=None, device=None, pruner=None):
     """The checked spec of a sweep (a dict, JSON only), its study created or joined. Values not given come from
     the project's ``sweep`` section, then the defaults."""
     from ..project import load_project
@@ -75,7 +75,7 @@ def prepare(project_path, dims=(), *, trials=None, workers=None, epochs=None, ti
             "objective": objective_spec(objective or sec.get("objective"), default_metric(project)),
             "second": objective_spec(second or sec.get("second"), "params") if (second or sec.get("second")) else None,
             "pruning": sec.get("pruning", True) if pruning is None else bool(pruning),
-            "seed": seed, "device": device}
+            "pruner": pruner or sec.get("pruner") or "median", "seed": seed, "device": device}
     if spec["second"] and spec["second"]["metric"] not in ("params", "samples_per_s"):
         raise SettingsError(f"--second {short(spec['second']['metric'])}: a second objective is params or "
                             f"samples_per_s")

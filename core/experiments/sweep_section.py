@@ -57,6 +57,8 @@ def _numbers_problem(sec):
         v = sec.get(key)
         if v is not None and not (isinstance(v, str) and 0 < len(v) <= 200):
             return f'"sweep.{key}" must be text (at most 200 characters) or null, got {short(v)}'
+    if sec.get("pruner") not in (None, "median", "hyperband"):
+        return f'"sweep.pruner" must be "median" or "hyperband", got {short(sec.get("pruner"))}'
     if not isinstance(sec.get("pruning", True), bool):
         return f'"sweep.pruning" must be true or false, got {short(sec.get("pruning"))}'
     return None

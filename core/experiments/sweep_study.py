@@ -52,7 +52,8 @@ def _pruner(spec):
     if not spec.get("pruning") or spec.get("second"):
         return optuna.pruners.NopPruner()
     if spec.get("pruner") == "hyperband":
-        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=int(spec["epochs"]))
+        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=int(spec["epochs"]) if spec.get("epochs")
+                                              else "auto")
     return optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1)
 
 

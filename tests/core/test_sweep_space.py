@@ -125,7 +125,8 @@ def test_the_sweep_section_round_trips_through_the_project_file_and_a_bad_one_na
               "a log range must be above 0"),
              ({"dimensions": [{"path": "a", "kind": "choice", "choices": []}]}, "the list of choices is empty"),
              ({"trials": 0}, '"sweep.trials" must be a whole number of at least 1'),
-             ({"colour": 1}, "unknown key 'colour'")]
+             ({"colour": 1}, "unknown key 'colour'"),
+             ({"pruner": "asha"}, '"sweep.pruner" must be "median" or "hyperband"')]
     for value, words in cases:
         assert words in (section_problem(value) or ""), (value, section_problem(value))
     d["sweep"] = {"dimensions": [{"path": "a", "kind": "int", "low": 3, "high": 1}]}
