@@ -188,4 +188,5 @@ def best_rows(study, labels=None):
         return []
     if len(study.directions) == 1:
         return [trial_row(study.best_trial, labels)]
-    return [trial_row(t, labels) for t in study.best_trials]
+    sign = 1 if study.directions[0].name == "MINIMIZE" else -1     # the front, best first objective first
+    return [trial_row(t, labels) for t in sorted(study.best_trials, key=lambda t: sign * t.values[0])]

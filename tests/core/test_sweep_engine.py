@@ -130,3 +130,18 @@ def test_a_trial_that_diverges_or_runs_out_of_memory_is_failed_with_its_message(
                                 SimpleNamespace(error=None, history={"val_loss": [0.9, 0.4]}, build=None,
                                                 samples_per_s=1.0))
     assert state == TrialState.COMPLETE and values == [0.4]
+
+
+def test_two_objectives_give_the_pareto_front_best_first_objective_first():
+    import optuna
+    from core.experiments.sweep import pareto
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(directions=["minimize", "minimize"])
+    for v in ([1.13, 35], [1.0, 139], [1.9, 59], [1.2, 40]):
+        t = study.ask()
+        t.suggest_float("x", 0, 1)
+        study.tell(t, v)
+    rows = sweep_study.best_rows(study)
+    assert [r["values"] for r in rows] == [[1.0, 139.0], [1.13, 35.0]]
+    assert sorted(r["trial"] for r in pareto([sweep_study.trial_row(t) for t in study.trials],
+                                             ["minimize", "minimize"])) == [0, 1]
