@@ -41,8 +41,8 @@ def decode_array(d):
     return np.frombuffer(base64.b64decode(d["data"]), dtype="float32").reshape(shape).copy()
 
 
-def event_line(kind, **fields) -> str:
-    return EVENT_PREFIX + json.dumps({"event": kind, **fields}, default=_plain) + "\n"
+def event_line(event, **fields) -> str:
+    return EVENT_PREFIX + json.dumps({"event": event, **fields}, default=_plain) + "\n"
 
 
 def parse_event(line):
@@ -75,8 +75,8 @@ class StreamState(TrainState):
         self.out = out
         self.lock = threading.Lock()
 
-    def send(self, kind, **fields):
-        line = event_line(kind, **fields)
+    def send(self, event, **fields):
+        line = event_line(event, **fields)
         with self.lock:
             self.out.write(line)
             self.out.flush()

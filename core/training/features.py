@@ -60,6 +60,6 @@ def features_fn(keras, build, graph, node_ids):
             scores.append(s)
         return res[:n_feat] + scores
 
-    fn = traced(call)
+    fn = traced(call, sync=getattr(build.model, "jax_state_sync", None), variables=build.model.variables)
     names = feat + [f"{k}:scores" for k in att]
     return fn, names, sub

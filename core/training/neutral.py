@@ -71,13 +71,30 @@ def pick_backend_device(request):
     return gpus[idx]["tf_name"], f"{gpus[idx]['name']} ({label})", "gpu"
 
 
-def traced(fn):
-    """``fn`` compiled for repeated calls: ``tf.function`` under TensorFlow; under JAX and PyTorch the plain
-    function (their eager calls need no trace, and a model call under ``jax.jit`` would need stateless weights)."""
+def traced(fn, sync=None, variables=()):
+    """``fn`` compiled for repeated calls: ``tf.function`` under TensorFlow; ``jax.jit`` under JAX, the values of
+    ``variables`` (the model's) passed in through a ``keras.StatelessScope`` so that each call sees the current
+    weights, ``sync`` (``model.jax_state_sync``) called first: inside ``fit`` JAX keeps the training state outside
+    the variables until synced; under PyTorch the plain function (eager)."""
     tf = tensorflow()
     if tf is not None:
         return tf.function(fn, reduce_retracing=True)
-    return fn
+    if backends.current() != "jax":
+        return fn
+    import jax
+    import keras
+    variables = list(variables)
+
+    def pure(values, *args):
+        with keras.StatelessScope(state_mapping=list(zip(variables, values))):
+            return fn(*args)
+    jitted = jax.jit(pure)
+
+    def call(*args):
+        if sync is not None:
+            sync()
+        return jitted([v.value for v in variables], *args)
+    return call
 
 
 def tensors(arrays):
