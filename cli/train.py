@@ -166,6 +166,7 @@ def train(project, epochs, batch_size, device, mixed_precision, seed, keep_weigh
           trust=False, fresh_weights=False, no_record=False, run_weights=False, telemetry=None, backend=None):
     """Train PROJECT's network on its dataset; save the weights beside it (PROJECT.weights.h5)."""
     _check_options(out, fresh_weights, keep_weights, epochs, batch_size)
+    distributed.start_worker()   # --workers / TF_CONFIG: the training runs in a child process; exits
     quiet_tf()
     p = load(project, trust, load_weights=not fresh_weights)   # trust: for this run only
     from core.training import TrainConfig

@@ -7,7 +7,6 @@ The options do not appear in ``train``'s signature: they are kept in the click c
 """
 from __future__ import annotations
 
-import os
 import sys
 from dataclasses import dataclass
 
@@ -88,15 +87,40 @@ class Distributed:
             pass
 
     def explain_error(self, err):
-        if self.checkpoint is not None and self.checkpoint.exists():
-            lost = " (a worker was lost?)" if not self.chief or os.environ.get("TF_CONFIG") else ""
-            click.echo(f"the run can continue from its last checkpoint{lost}: run the same command with --resume "
+        """After a failed run: where it can continue from (a lost worker: every worker again, with --resume)."""
+        from core.training.distribute import cluster
+        multi = cluster() is not None
+        if multi and any(w in str(err) for w in ("unhealthy", "Unavailable", "heartbeat", "Socket closed")):
+            click.echo("a worker was lost (it stopped answering); the others stopped too", err=True)
+        if multi:
+            click.echo(f"the run can continue from its last checkpoint: start every worker again with --resume "
+                       f"(each reads {self.checkpoint.name if self.checkpoint else 'PROJECT.checkpoint.npz'} beside "
+                       f"its project: a shared folder, or a copy of worker 0's)", err=True)
+        elif self.checkpoint is not None and self.checkpoint.exists():
+            click.echo(f"the run can continue from its last checkpoint: run the same command with --resume "
                        f"({self.checkpoint})", err=True)
 
 
+def start_worker():
+    """Multi-worker (--workers/--rank or TF_CONFIG), in the first process: check the addresses, start the worker's
+    child (which loads the project and trains) and exit with its status. Called before anything imports
+    TensorFlow; nothing happens for a one-process run or in the child."""
+    from core.training import distribute, multiworker
+    if multiworker.is_worker_child():
+        return
+    ctx = click.get_current_context()
+    o = ctx.meta.get(KEY, {})
+    try:
+        cluster = _cluster_request(o, multiworker, distribute)
+    except SettingsError as e:
+        fail(str(e))
+    if cluster is not None:
+        _run_worker_child(ctx, o, cluster, multiworker)   # exits
+
+
 def prepare(project_path, p, cfg) -> Distributed:
-    """Check the options; multi-worker: in the first process, start the worker's child and exit with its status;
-    in the child, join the cluster (blocks until every worker is up). Adds the checkpoint to ``cfg``."""
+    """Check --resume and the checkpoint; a worker's child joins its cluster here (blocks until every worker is
+    up). Adds the checkpoint to ``cfg``."""
     from core.training import checkpoint, distribute, multiworker
     ctx = click.get_current_context()
     o = ctx.meta.get(KEY, {})
@@ -106,8 +130,6 @@ def prepare(project_path, p, cfg) -> Distributed:
         resume = _resume(o, path, p, cfg, checkpoint) if o.get("resume") else None
     except SettingsError as e:
         fail(str(e))
-    if cluster is not None and not multiworker.is_worker_child():
-        _run_worker_child(ctx, o, cluster, multiworker)   # exits
     if cluster is not None:
         distribute.join_cluster(*cluster)
         multiworker.signal_ready()

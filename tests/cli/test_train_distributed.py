@@ -93,9 +93,9 @@ def test_kill_9_then_resume_continues_the_curves(tmp_path):
     rest = r.communicate()[0]
     before = EPOCH.findall("".join(lines) + rest)
     assert len(before) >= 3
-    again = _layerwise("train", proj, "--no-record", "--resume")
-    out = again.communicate(timeout=120)[0]
-    assert again.returncode == 0, out[-800:]
+    again = invoke("train", proj, "--no-record", "--resume")   # (in this process: TensorFlow is loaded)
+    out = again.output
+    assert again.exit_code == 0, out[-800:]
     after = EPOCH.findall(out)
     assert f"resuming from {proj}.checkpoint.npz" in out
     assert int(after[0][0]) >= len(before) and after[-1][0] == "9"        # at most the epoch in progress lost
