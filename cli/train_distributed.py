@@ -124,6 +124,12 @@ def prepare(project_path, p, cfg) -> Distributed:
     from core.training import checkpoint, distribute, multiworker
     ctx = click.get_current_context()
     o = ctx.meta.get(KEY, {})
+    backend = getattr(cfg, "backend", None) or "tensorflow"
+    if backend != "tensorflow":   # (a JAX / PyTorch run trains in a worker process the checkpoint does not reach)
+        if o.get("resume") or o.get("workers") or o.get("rank") is not None:
+            fail(f"--{'resume' if o.get('resume') else 'workers'}: only with the TensorFlow backend (this run: "
+                 f"--backend {backend})")
+        return Distributed(checkpoint=None)
     try:
         cluster = _cluster_request(o, multiworker, distribute)
         path = checkpoint.checkpoint_path_for(p.path or project_path)
