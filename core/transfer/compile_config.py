@@ -45,7 +45,9 @@ class Training:
 
 
 def snake(name):
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", str(name)).lower()
+    """``SparseCategoricalAccuracy`` -> ``sparse_categorical_accuracy``, ``AUC`` -> ``auc``."""
+    s = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", str(name))
+    return re.sub(r"(?<=[A-Z])([A-Z][a-z])", r"_\1", s).lower()
 
 
 def _number(v):

@@ -125,6 +125,12 @@ def catalog_params(class_name, cfg):
     spec = catalog.CATALOG[t]
     params = spec.defaults()
     params.update(copy.deepcopy(cfg))
+    squeezed = set()   # an axis Keras writes as [-1] once the layer is built: the catalog's -1 builds the same layer
+    for p in spec.params:
+        v = params.get(p.name)
+        if p.kind == catalog.ParamKind.INT and isinstance(v, list) and len(v) == 1 and isinstance(v[0], int):
+            params[p.name] = v[0]
+            squeezed.add(p.name)
     ok = all(p.value_error(params[p.name]) is None for p in spec.params if p.name in params)
     if ok:
         from ..layers import make_layer
@@ -133,6 +139,7 @@ def catalog_params(class_name, cfg):
             got = jsonable(layer.get_config())
             got.pop("name", None)
             got.pop("trainable", None)
+            got.update({k: cfg[k] for k in squeezed if got.get(k) in (params[k], [params[k]])})
             ok = got == cfg
         except Exception:
             ok = False
@@ -169,12 +176,13 @@ def bidirectional_params(cfg):
 
 
 def _same_wrapped(got, cfg):
-    """Configs equal but for the wrapped layers' names (Keras names them after the wrapper)."""
+    """Configs equal but for the wrapped layers' names (Keras names them after the wrapper) and build configs."""
     def strip(c):
         c = copy.deepcopy(c)
         for key in ("layer", "backward_layer"):
             if isinstance(c.get(key), dict):
                 (c[key].get("config") or {}).pop("name", None)
+                c[key].pop("build_config", None)
         return c
     return strip(got) == strip(cfg)
 
