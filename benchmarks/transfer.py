@@ -11,16 +11,19 @@ def _keras():
     return import_keras()
 
 
-def import_resnet50_ratio():
-    """``core.transfer.import_model`` of ResNet50's .h5 (load with Keras in safe mode, one node per layer with its
-    weights, layered layout) plus the first shape inference of the editor (primed from the loaded model), divided
-    by ``keras.models.load_model`` of the same file. One run each, Keras first, after a warm-up on a small model."""
+def _import_ratio(make, name):
+    """``core.transfer.import_model`` of a keras.applications model's .h5 (weights=None: no network; load with Keras
+    in safe mode, one node per layer with its weights, layered layout) plus the first shape inference of the editor
+    (primed from the loaded model), divided by ``keras.models.load_model`` of the same file. One run each, Keras
+    first, after a warm-up on a small model."""
     keras = _keras()
     from core.infer import Inference
     from core.transfer import import_model
     with tempfile.TemporaryDirectory() as tmp:
-        src = Path(tmp) / "resnet50.h5"
-        keras.applications.ResNet50(weights=None).save(src)
+        src = Path(tmp) / f"{name}.h5"
+        model = make(keras)
+        want = model.count_params()
+        model.save(src)
         small = Path(tmp) / "small.h5"
         x = keras.Input((4,))
         keras.Model(x, keras.layers.Dense(2)(x)).save(small)
@@ -33,11 +36,23 @@ def import_resnet50_ratio():
         imported = import_model(src)
         res = imported.prime(Inference()).run(imported.project.graph)
         t_ours = time.perf_counter() - t
-    assert res.ok and res.total == 25_636_712, res.problems[:3]
-    s = imported.seconds
+    assert res.ok and res.total == want, res.problems[:3]
+    s, st = imported.seconds, imported.stats
     note = (f"import {t_ours:.2f} s (Keras load {s['load']:.2f}, convert {s['convert']:.2f}, layout {s['layout']:.3f}, "
-            f"shapes {t_ours - s['total']:.2f}) vs load_model {t_keras:.2f} s; {imported.stats['nodes']} nodes")
+            f"shapes {t_ours - s['total']:.2f}) vs load_model {t_keras:.2f} s; {st['nodes']} nodes "
+            f"({st['catalog']} catalog, {st['ops']} op, {st['keras_layer']} KerasLayer)")
     return t_ours / t_keras, "x", note
 
 
-FIGURES = {"import_resnet50_ratio": import_resnet50_ratio}
+def import_resnet50_ratio():
+    """ResNet50 (25,636,712 params): see ``_import_ratio``."""
+    return _import_ratio(lambda keras: keras.applications.ResNet50(weights=None), "resnet50")
+
+
+def import_effnetb0_ratio():
+    """EfficientNetB0 (5,330,571 params; squeeze-and-excitation blocks, Rescaling and Normalization): see
+    ``_import_ratio``."""
+    return _import_ratio(lambda keras: keras.applications.EfficientNetB0(weights=None), "efficientnetb0")
+
+
+FIGURES = {"import_resnet50_ratio": import_resnet50_ratio, "import_effnetb0_ratio": import_effnetb0_ratio}
