@@ -96,13 +96,14 @@ class RemoveItems(QUndoCommand):
 
 
 class Connect(QUndoCommand):
-    def __init__(self, graph, src, dst, port=None):
+    def __init__(self, graph, src, dst, port=None, src_port=0):
         super().__init__(f"Connect {_short(graph.nodes.get(src))} → {_short(graph.nodes.get(dst))}")
-        self.graph, self.src, self.dst, self.port = graph, src, dst, port
+        self.graph, self.src, self.dst, self.port, self.src_port = graph, src, dst, port, src_port
         self.edge = None
 
     def redo(self):
-        self.edge = self.graph.connect(self.src, self.dst, self.port if self.edge is None else self.edge.port)
+        self.edge = self.graph.connect(self.src, self.dst, self.port if self.edge is None else self.edge.port,
+                                       self.src_port)
 
     def undo(self):
         self.graph.disconnect(self.edge)
@@ -125,7 +126,7 @@ class Disconnect(QUndoCommand):
 
     def undo(self):
         for e in self.edges:
-            self.graph.connect(e.src, e.dst, e.port)
+            self.graph.connect(e.src, e.dst, e.port, e.src_port)
         restore_edge_order(self.graph, self.edge_order)
 
 

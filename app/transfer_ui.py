@@ -308,8 +308,9 @@ class TransferUI(QObject):
         if path:
             self.import_file(path)
 
-    def import_file(self, path, trust=False, wait=False):
-        """Import in a background thread (TensorFlow work), then open the result as a new untitled project."""
+    def import_file(self, path, trust=False, wait=False, custom_code=None):
+        """Import in a background thread (TensorFlow work), then open the result as a new untitled project.
+        ``custom_code``: the Python file that defines the model's custom classes (loaded only with ``trust``)."""
         if self.busy:
             self.doc.message.emit("An import is already running")
             return False
@@ -317,26 +318,26 @@ class TransferUI(QObject):
 
         def work():
             from core.transfer import import_model
-            return import_model(path, trust=trust)
+            return import_model(path, trust=trust, custom_code=custom_code)
 
         def failed(e):  # ModelFileError, or anything Keras raises: reported, never a crash
             if not isinstance(e, _layerwise_error()):
                 log.error("import failed", exc_info=e)
-            self._on_imported(path, None, e, trust)
+            self._on_imported(path, None, e, trust, custom_code)
 
         t = self.tasks.start("import", work, lambda imported: self._on_imported(path, imported, None, trust), failed)
         if wait:
             t.wait()
         return True
 
-    def _on_imported(self, path, imported, error, trust):
+    def _on_imported(self, path, imported, error, trust, custom_code=None):
         name = Path(path).name
         if error is not None:
             msg = _plain(error)
             if not trust and "--trust" in msg:
                 if self._ask("Import model", msg.replace("import it with --trust", "import it anyway")
                              + "\n\nDo you trust this file and want to import it anyway?"):
-                    self.import_file(path, trust=True)
+                    self.import_file(path, trust=True, custom_code=self._custom_code_for(path, msg))
                 return
             self.w.show_error("Cannot import the model", msg)
             return
@@ -347,8 +348,19 @@ class TransferUI(QObject):
         self.doc.schedule_inference()
         self.w.editor.fit()
         self.doc.message.emit(_summary(name, imported))
+        if imported.training:
+            self.doc.message.emit(imported.training)
         for warn in imported.warnings:
             self.doc.message.emit(warn)
+
+    def _custom_code_for(self, path, msg):
+        """For a file with custom classes: the Python file that defines them, picked by the person (None: none)."""
+        from app.main_window import dialogs_enabled
+        if "custom class" not in msg or not dialogs_enabled():
+            return None
+        code, _ = QFileDialog.getOpenFileName(self.w, "The Python file that defines its custom classes (Cancel: none)",
+                                              str(Path(path).parent), "Python files (*.py)")
+        return code or None
 
     def _ask(self, title, text):
         from app.main_window import dialogs_enabled
@@ -566,6 +578,8 @@ def _plain(e):
 def _summary(name, imported):
     s = imported.stats
     bits = [f"{s['layers']} layers"]
+    if s.get("ops"):
+        bits.append(f"{s['ops']} keras.ops steps as op nodes")
     if s["keras_layer"]:
         bits.append(f"{s['keras_layer']} as Keras layers")
     if s["groups"]:

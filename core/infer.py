@@ -111,12 +111,13 @@ class Result:
 
 
 def shape_text(shape):
-    """(None, 8, 8, 32) -> '8×8×32'; (None, None, 64) -> 'T×64' (T time steps, any number); a list of shapes is
-    joined with ' | '."""
+    """(None, 8, 8, 32) -> '8×8×32'; (None, None, 64) -> 'T×64' (T time steps, any number); a list of shapes (the
+    outputs of one node) is joined with ' | '."""
     if shape is None:
         return "?"
-    if isinstance(shape, list):
-        return " | ".join(shape_text(s) for s in shape)
+    if isinstance(shape, list):   # the outputs of a node with several: '16 (×3)' when they are alike
+        texts = [shape_text(s) for s in shape]
+        return f"{texts[0]} (×{len(texts)})" if len(texts) > 1 and len(set(texts)) == 1 else " | ".join(texts)
     from .catalog import dims_text
     return dims_text(shape[1:])
 

@@ -39,7 +39,7 @@ class EdgeItem(QGraphicsItem):
         self.update_path()
 
     def update_path(self):
-        p1 = self.src.out_port_scene()
+        p1 = self.src.out_port_scene(self.edge.src_port)
         p2 = self.dst.in_port_scene(self.edge.port)
         self.prepareGeometryChange()
         self._p1, self._p2 = p1, p2

@@ -13,6 +13,7 @@ from PySide6.QtGui import QPainterPath, QPixmap
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem
 
 from core import catalog
+from core.graph import output_count
 from core.node_settings import is_frozen
 
 from .. import cost_overlay, safe
@@ -120,6 +121,7 @@ class NodeItem(QGraphicsItem):
         self.description = spec.description if spec else ""
         self.frozen = is_frozen(node)
         self.has_out = node.type != "Output"
+        self.n_out = output_count(node) if self.has_out else 0
         self.n_in = self.sc.graph.port_count(node.id) if (spec and spec.inputs[1] != 0) else 0
         self.fixed_inputs = group_inputs(node)
         if self.fixed_inputs is not None:   # a nested model takes as many inputs as its config says, no spare one
@@ -139,7 +141,9 @@ class NodeItem(QGraphicsItem):
         elif direction == "TB":
             h = NODE_H
         else:
-            h = max(NODE_H, self.n_in * PORT_STEP + 28)
+            h = max(NODE_H, max(self.n_in, self.n_out) * PORT_STEP + 28)
+        if band:
+            h = max(h, self.n_out * PORT_STEP + 28)
         self.prepareGeometryChange()
         self.w, self.h, self.x0 = w, h, 12.0
         self.foot = h - FOOT_H if band else HEAD_H
@@ -149,7 +153,8 @@ class NodeItem(QGraphicsItem):
             self._in_pos = [QPointF(0.0, HEAD_H + 3 + PORT_STEP * (i + 0.5)) for i in range(self.n_in)]
         else:
             self._in_pos = [port_item.input_pos(w, h, self.n_in, i, direction) for i in range(self.n_in)]
-        self._out_pos = port_item.output_pos(w, h, direction)
+        self._outs = [port_item.output_pos(w, h, direction, self.n_out, i) for i in range(self.n_out)]
+        self._out_pos = self._outs[0] if self._outs else port_item.output_pos(w, h, direction)
         self._card = QRectF(0, 0, w, h)
         head = QPainterPath()
         hh = HEAD_H
@@ -209,8 +214,8 @@ class NodeItem(QGraphicsItem):
             return self.pos() + self._in_pos[i]
         return self.pos() + QPointF(0, self.h / 2)
 
-    def out_port_scene(self) -> QPointF:
-        return self.pos() + self._out_pos
+    def out_port_scene(self, i=0) -> QPointF:
+        return self.pos() + (self._outs[i] if 0 <= i < len(self._outs) else self._out_pos)
 
     def port_at(self, local, radius=10.0):
         """("in", i) or ("out", 0) for the port within ``radius`` of ``local`` (item coordinates), else None."""
@@ -219,10 +224,10 @@ class NodeItem(QGraphicsItem):
             d = (p.x() - local.x()) ** 2 + (p.y() - local.y()) ** 2
             if d <= best_d:
                 best, best_d = ("in", i), d
-        if self.has_out:
-            p = self._out_pos
-            if (p.x() - local.x()) ** 2 + (p.y() - local.y()) ** 2 <= best_d:
-                best = ("out", 0)
+        for i, p in enumerate(self._outs):
+            d = (p.x() - local.x()) ** 2 + (p.y() - local.y()) ** 2
+            if d <= best_d:
+                best, best_d = ("out", i), d
         return best
 
     def center(self):
@@ -334,19 +339,20 @@ class NodeItem(QGraphicsItem):
             painter.setPen(st.port_pen)
             painter.setBrush(st.port_pen.color() if i in self.connected else st.port_brush)
             painter.drawEllipse(p, PORT_R, PORT_R)
-        if self.has_out:
-            if hot is not None and hot[0] == "out":
+        for i, p in enumerate(self._outs):
+            if hot is not None and hot[0] == "out" and hot[1] == i:
                 painter.setPen(st.port_hot_pen)
                 painter.setBrush(st.port_hot_brush if hot[2] else st.port_bad_brush)
-                painter.drawEllipse(self._out_pos, PORT_R + 1.5, PORT_R + 1.5)
+                painter.drawEllipse(p, PORT_R + 1.5, PORT_R + 1.5)
             else:
                 painter.setPen(st.port_pen)
-                painter.setBrush(st.port_pen.color() if self.edges_out() else st.port_brush)
-                painter.drawEllipse(self._out_pos, PORT_R, PORT_R)
+                painter.setBrush(st.port_pen.color() if self.edges_out(i) else st.port_brush)
+                painter.drawEllipse(p, PORT_R, PORT_R)
 
-    def edges_out(self):
+    def edges_out(self, port=None):
+        """Whether an edge leaves this node (from output ``port``, or from any)."""
         for e in self.edges:
-            if e.src is self:
+            if e.src is self and (port is None or e.edge.src_port == port):
                 return True
         return False
 

@@ -26,10 +26,12 @@ def input_pos(w, h, n, i, direction="LR") -> QPointF:
     return QPointF(0.0, h / 2 + (i - (n - 1) / 2) * PORT_STEP)
 
 
-def output_pos(w, h, direction="LR") -> QPointF:
+def output_pos(w, h, direction="LR", n=1, i=0) -> QPointF:
+    """Where output port ``i`` of ``n`` sits (a layer that returns several tensors has one port each)."""
     if direction == "TB":
-        return QPointF(w / 2, h)
-    return QPointF(w, h / 2)
+        step = min(PORT_STEP * 2.2, (w - 24) / max(n, 1))
+        return QPointF(w / 2 + (i - (n - 1) / 2) * step, h)
+    return QPointF(w, h / 2 + (i - (n - 1) / 2) * PORT_STEP)
 
 
 def port_at(local: QPointF, w, h, n_in, has_out, direction="LR", radius=10.0):

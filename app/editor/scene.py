@@ -159,8 +159,8 @@ class GraphScene(QGraphicsScene):
         if info is None:
             return item.set_info("…", "", None, False)
         own = self._input_shape(k) if info.shape is None else None
-        if info.shape is not None:
-            text = shape_text(info.shape)
+        if info.shape is not None:   # a node with several outputs: each output's shape, by port
+            text = shape_text(info.outputs if info.outputs else info.shape)
         elif own is not None:   # an Input has its shape even while nothing is connected to it
             return item.set_info(own, "", info.error, True)
         elif info.blocked:
@@ -270,13 +270,14 @@ class GraphScene(QGraphicsScene):
         g = self.graph
         pickup = None
         if side == "out":
-            drag = {"src": item.node_id, "from_output": True, "anchor": item.out_port_scene()}
+            drag = {"src": item.node_id, "src_port": idx, "from_output": True, "anchor": item.out_port_scene(idx)}
         else:
             existing = [e for e in g.in_edges(item.node_id) if e.port == idx]
             if existing:  # pick the edge up by its input end, to re-route or drop it
                 pickup = existing[0]
                 src = self.nodes[pickup.src]
-                drag = {"src": pickup.src, "from_output": True, "anchor": src.out_port_scene()}
+                drag = {"src": pickup.src, "src_port": pickup.src_port, "from_output": True,
+                        "anchor": src.out_port_scene(pickup.src_port)}
                 ei = self.edges.get(pickup)
                 if ei is not None:
                     ei.setVisible(False)
@@ -312,7 +313,7 @@ class GraphScene(QGraphicsScene):
                 pk = d["pickup"]
                 if pk is not None and pk.dst == it.node_id and (port is None or pk.port == port):
                     return it, "in", pk.port, None
-                reason = self.graph.can_connect(d["src"], it.node_id, port)
+                reason = self.graph.can_connect(d["src"], it.node_id, port, d.get("src_port", 0))
                 if port is None:
                     port = self.graph.free_port(it.node_id) if reason is None else None
                 if reason is None and port is not None and it.fixed_inputs is not None and port >= it.n_in:
@@ -323,7 +324,8 @@ class GraphScene(QGraphicsScene):
             if it.node_id == d["dst"]:
                 continue
             if (hit is not None and hit[0] == "out") or body or hit is not None:
-                return it, "out", 0, self.graph.can_connect(it.node_id, d["dst"], d["port"])
+                out = hit[1] if hit is not None and hit[0] == "out" else 0
+                return it, "out", out, self.graph.can_connect(it.node_id, d["dst"], d["port"], out)
         return None
 
     def update_connect(self, pos):
@@ -340,8 +342,8 @@ class GraphScene(QGraphicsScene):
                 end = it.in_port_scene(port)
                 hot = (it, ("in", port, ok))
             elif side == "out":
-                end = it.out_port_scene()
-                hot = (it, ("out", 0, ok))
+                end = it.out_port_scene(port)
+                hot = (it, ("out", port, ok))
             else:
                 hot = None
         if d["hot"] is not None and (hot is None or hot[0] is not d["hot"][0]):
@@ -375,19 +377,19 @@ class GraphScene(QGraphicsScene):
             self.doc.message.emit(f"Cannot connect: {reason}")
             return
         if d["from_output"]:
-            src, dst = d["src"], it.node_id
+            src, dst, out = d["src"], it.node_id, d.get("src_port", 0)
         else:
-            src, dst, port = it.node_id, d["dst"], d["port"]
+            src, dst, port, out = it.node_id, d["dst"], d["port"], port
         if pickup is not None:
             if pickup.dst == dst and pickup.port == port:
                 return
             stack = self.doc.undo_stack
             stack.beginMacro(f"Reconnect {safe.clip(g.nodes[src].name)} → {safe.clip(g.nodes[dst].name)}")
             self.doc.push(commands.Disconnect(g, [pickup]))
-            self.doc.push(commands.Connect(g, src, dst, port))
+            self.doc.push(commands.Connect(g, src, dst, port, out))
             stack.endMacro()
         else:
-            self.doc.push(commands.Connect(g, src, dst, port))
+            self.doc.push(commands.Connect(g, src, dst, port, out))
 
     def connect_nodes(self, src, dst, port=None):
         """Connect programmatically (tests, palette): refused connections go to the status bar."""
