@@ -229,7 +229,8 @@ def make_metric(name, loss, from_logits=False):
         return None
     cut = {"thresholds": 0.0} if logits else {}   # a logit of 0 is a probability of 0.5
     table = {"auc": lambda: m.AUC(name="auc", from_logits=logits),
-             "precision": lambda: m.Precision(name="precision", **cut), "recall": lambda: m.Recall(name="recall", **cut), "mae": lambda: m.MeanAbsoluteError(name="mae"),
+             "precision": lambda: m.Precision(name="precision", **cut), "recall": lambda: m.Recall(name="recall", **cut),
+             "mae": lambda: m.MeanAbsoluteError(name="mae"),
              "mse": lambda: m.MeanSquaredError(name="mse"), "rmse": lambda: m.RootMeanSquaredError(name="rmse")}
     if name not in table:
         raise SettingsError(f"unknown metric {short(name)}; expected one of {', '.join(catalog.METRICS)}")

@@ -3,8 +3,6 @@ scalar inputs, several outputs and state inputs, training settings, custom code,
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import textwrap
 
 import numpy as np
@@ -170,13 +168,14 @@ def test_binary_metrics_read_logits():
 
 
 # 6. custom code ---------------------------------------------------------------------------------------------------
-def _cli(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "cli", *args], cwd=cwd, capture_output=True, text=True,
-                          env={**__import__("os").environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+def _cli(*args):
+    from click.testing import CliRunner
+    from cli.main import cli
+    return CliRunner().invoke(cli, [str(a) for a in args], prog_name="layerwise")
 
 
 def test_custom_code_is_loaded_only_with_trust_and_trust_is_not_saved(tmp_path):
-    from pathlib import Path
+    from core.custom_code import load
     code = tmp_path / "my_layers_t.py"
     code.write_text(textwrap.dedent('''
         import keras
@@ -185,23 +184,26 @@ def test_custom_code_is_loaded_only_with_trust_and_trust_is_not_saved(tmp_path):
             def call(self, x):
                 return x * 2.0
     '''))
-    root = Path(__file__).resolve().parents[2]
-    make = (f"import sys; sys.path.insert(0, {str(tmp_path)!r}); import keras, my_layers_t; "
-            f"i = keras.Input((3,)); keras.Model(i, my_layers_t.Twice(name='twice')(i)).save({str(tmp_path / 'c.keras')!r})")
-    subprocess.run([sys.executable, "-c", make], check=True, capture_output=True)
-    no = _cli("import", str(tmp_path / "c.keras"), "--out", str(tmp_path / "c"), "--custom-code", str(code), cwd=root)
-    assert no.returncode == 2 and "pass --trust too" in no.stderr
-    ok = _cli("import", str(tmp_path / "c.keras"), "--out", str(tmp_path / "c"), "--trust", "--custom-code",
-              str(code), cwd=root)
-    assert ok.returncode == 0, ok.stderr
+    with pytest.raises(Exception, match="only with trust"):
+        load(code)
+    mod = load(code, trusted=True)
+    i = keras.Input((3,))
+    keras.Model(i, mod.Twice(name="twice")(i)).save(tmp_path / "c.keras")
+    no = _cli("import", tmp_path / "c.keras", "--out", tmp_path / "c", "--custom-code", code)
+    assert no.exit_code == 2 and "pass --trust too" in no.output
+    ok = _cli("import", tmp_path / "c.keras", "--out", tmp_path / "c", "--trust", "--custom-code", code)
+    assert ok.exit_code == 0, ok.output
+    assert "training settings: none in the file" in ok.output
     d = json.loads((tmp_path / "c.layerwise").read_text())
     (node,) = [n for n in d["graph"]["nodes"] if n["name"] == "twice"]
     assert node["settings"]["custom_code"] == str(code.resolve()) and node["settings"]["code"] is True
     assert "trust" not in json.dumps({k: v for k, v in d.items() if k != "graph"})
-    later = _cli("check", str(tmp_path / "c.layerwise"), cwd=root)
-    assert later.returncode == 1 and "only if you trust this project" in later.stdout
-    trusted = _cli("check", str(tmp_path / "c.layerwise"), "--trust", cwd=root)   # the recorded code is loaded
-    assert trusted.returncode == 0, trusted.stdout + trusted.stderr
+    later = _cli("check", tmp_path / "c.layerwise")
+    assert later.exit_code == 1 and "only if you trust this project" in later.output
+    trusted = _cli("check", tmp_path / "c.layerwise", "--trust")   # the recorded code is loaded
+    assert trusted.exit_code == 0, trusted.output
+    missing = _cli("check", tmp_path / "c.layerwise", "--trust", "--custom-code", tmp_path / "nope.py")
+    assert missing.exit_code == 2 and "nope.py: no such file" in missing.output
 
 
 # 7. readability ----------------------------------------------------------------------------------------------------
