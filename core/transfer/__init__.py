@@ -17,8 +17,14 @@ How a model becomes a graph:
 * a layer called in a way the default calling convention does not reproduce (``training=False``,
   ``use_causal_mask=True``, keyword tensors) keeps its call in ``settings["call"]`` (port markers for the
   tensors), so the rebuilt model calls it the same way;
-* an ``Output`` node per model output, with the loss of the compiled model when the file has one, else a
-  default from the output's activation.
+* a ``keras.ops`` step between tensors (``x + y``, ``ops.multiply(h, 0.5)``) becomes an ``Op`` node
+  (``core.ops``); steps that only compute the masks Keras computes by itself are left out;
+* a layer that returns several tensors (an LSTM with ``return_state``) gets one output port each, and edges
+  record the port they leave from; ``initial_state`` tensors go to an RNN's named state ports;
+* an ``Output`` node per model output, with the compiled model's loss and its arguments (``from_logits``,
+  ``label_smoothing``), loss weight and metrics, and the optimizer with its settings (``compile_config``);
+  whatever cannot be kept is a warning; without a compile config, a default from the output's activation;
+* the nodes are put in network order, and the project is named after the file.
 
 Safety: the file's architecture is read first, without running anything. A ``Lambda`` layer (Python code in
 the file) or a class that is not a built-in Keras layer is refused, naming the layer and its class, unless the
@@ -27,8 +33,11 @@ compile=False, safe_mode=not trust)``. Every bad file is a ``ModelFileError`` wi
 Trust is the session's: the imported project's graph is trusted in memory (``core.trust``), and the saved
 project only marks its code nodes (``settings["code"]``); opening it again needs trust again.
 
+Custom classes the user trusts come from the module or file named by ``custom_code`` (``core.custom_code``),
+loaded only with trust and recorded on the nodes that need it.
+
 The package: ``files`` (reading and checking a model file, loading it with Keras), ``convert`` (a Keras model as
-graph nodes), ``importing`` (a model file as a new project).
+graph nodes), ``compile_config`` (the file's training settings), ``importing`` (a model file as a new project).
 """
 from __future__ import annotations
 
