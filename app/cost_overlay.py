@@ -55,7 +55,7 @@ def summary_html(report, budget, profile=None):
         top = ", ".join(html.escape(c.name) for c in contributors(report, ex))
         value = ex.short[len(ex.what) + 1:]
         lines.append(f"<span style='color:#d93025'><b>over budget</b>: {SHORT[ex.key]} {html.escape(value)}"
-                     + (f" ({top})" if top else "") + "</span>")
+                     + (f"<br>&nbsp;&nbsp;top: {top}" if top else "") + "</span>")
     lines.append(f"training {bytes_text(t.training_bytes)} (batch {t.batch_size}, {html.escape(t.optimizer)})")
     if profile is not None:
         lines.append(f"{ms_text(profile.batch1_ms)} at batch 1 · {ms_text(profile.batch_ms)} at {profile.batch_size}")

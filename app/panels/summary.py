@@ -41,7 +41,7 @@ class SummaryPanel(QWidget):
         self.layers.setProperty("role", "muted")
         self.cost = QLabel("", self)   # the cost totals and the budget (app.cost_overlay)
         self.cost.setProperty("role", "muted")
-        self.cost.setWordWrap(True)
+        self.cost.setWordWrap(False)   # short lines: the panel's minimum height then holds them all
         self.cost.setTextFormat(Qt.TextFormat.RichText)
         lay.addWidget(card)
         lay.addWidget(self.layers)

@@ -42,7 +42,7 @@ def test_budget_turns_the_summary_red_with_top_contributors(win):
     win.project.training.set("budget", {"max_macs": 1000})
     text = win.summary.cost.text()
     assert "color:#d93025" in text and "over budget" in text
-    assert "over budget</b>: MACs 973 k &gt; 1 k (conv2d_1, conv2d_2, dense)" in text
+    assert "over budget</b>: MACs 973 k &gt; 1 k<br>&nbsp;&nbsp;top: conv2d_1, conv2d_2, dense" in text
 
 
 def test_profile_action_puts_times_on_the_cards(win, qtbot):
