@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtGui import QUndoCommand
 from PySide6.QtWidgets import QInputDialog, QLineEdit, QMenu
 
@@ -26,6 +26,25 @@ class Marks(QObject):
 
 
 MARKS = Marks()
+
+
+class _Follower(QObject):
+    """Calls ``fn(project)`` on ``MARKS.changed`` for as long as its parent widget lives (a child QObject: the
+    connection goes with it, so a closed window's panels are never called)."""
+
+    def __init__(self, parent, fn):
+        super().__init__(parent)
+        self.fn = fn
+        MARKS.changed.connect(self.changed)
+
+    @Slot(object)
+    def changed(self, project):
+        self.fn(project)
+
+
+def follow(parent, fn):
+    """Call ``fn(project)`` whenever the sweep marks change, while ``parent`` (a QObject) exists."""
+    return _Follower(parent, fn)
 
 
 class SetSweepSection(QUndoCommand):

@@ -292,8 +292,8 @@ class SweepController(QObject):
         self.finished.connect(self._finished)
         window.project_changed.connect(lambda p: (self.show_dimensions(), panel.show_section(section_of(p))))
         panel.show_section(section_of(window.project))
-        from .sweep_marks import MARKS, repaint_cards
-        MARKS.changed.connect(lambda _p: (self.show_dimensions(), repaint_cards(getattr(window, "scene", None))))
+        from .sweep_marks import follow, repaint_cards
+        follow(self, lambda _p: (self.show_dimensions(), repaint_cards(getattr(window, "scene", None))))
         self.show_dimensions()
 
     def show_dimensions(self):

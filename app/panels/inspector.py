@@ -64,7 +64,7 @@ class Inspector(QWidget):
         document.inference_updated.connect(self._update_info)
         document.locked_changed.connect(lambda locked, _r: self.body and self.body.setEnabled(not locked))
         self._project_changed(document.project)
-        sweep_marks.MARKS.changed.connect(lambda _p: self.node_id and self.show_nodes([self.node_id]))
+        sweep_marks.follow(self, lambda _p: self.node_id and self.show_nodes([self.node_id]))
 
     # -- wiring ---------------------------------------------------------------------------------------------------
     def _project_changed(self, project):
