@@ -1,4 +1,4 @@
-"""Explain a prediction in the Results panel: pick a sample of the test split and get its saliency map and, from
+"""Explain a prediction (the Explain panel, a tab beside the Results panel): pick a sample of the test split and get its saliency map and, from
 a convolution node (chosen in the box or selected on the canvas), its Grad-CAM laid over the input; sequences get
 a per-step attribution strip. ``core.explain`` does the work in a worker thread; this module only draws."""
 from __future__ import annotations
@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSpinBox, QVBoxLayout,
+                               QWidget)
 
 from .. import safe
 from ..tasks import run_task
@@ -25,8 +26,13 @@ class ExplainBox(QWidget):
         self.sample = QSpinBox()
         self.sample.setRange(0, 0)
         row.addWidget(self.sample)
+        row.addStretch(1)
+        lay.addLayout(row)
+        row = QHBoxLayout()
         row.addWidget(QLabel("Grad-CAM of"))
         self.layer = QComboBox()
+        self.layer.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.layer.setMinimumContentsLength(10)
         self.layer.addItem("(none)", "")
         self.layer.setToolTip("a convolution node; selecting one on the canvas picks it here")
         row.addWidget(self.layer)
@@ -38,10 +44,14 @@ class ExplainBox(QWidget):
         lay.addLayout(row)
         self.caption = QLabel("After training: why the network predicts what it does for one test sample.")
         self.caption.setProperty("role", "muted")
+        self.caption.setWordWrap(True)
+        self.caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.picture = QLabel()
+        self.picture.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+        self.picture.setMinimumHeight(120)
         self.picture.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         lay.addWidget(self.caption)
-        lay.addWidget(self.picture)
+        lay.addWidget(self.picture, 1)
 
     def ready(self, n_samples, nodes):
         """Enable for a trained model: ``n_samples`` in the split, ``nodes`` [(id, name)] Grad-CAM can use."""
@@ -64,7 +74,11 @@ class ExplainBox(QWidget):
         rgb = np.ascontiguousarray(rgb)
         h, w = rgb.shape[:2]
         img = QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
-        self.picture.setPixmap(QPixmap.fromImage(img))
+        pm = QPixmap.fromImage(img)
+        room_w, room_h = max(self.picture.width(), 160), max(self.picture.height(), 120)
+        if pm.width() > room_w or pm.height() > room_h:
+            pm = pm.scaled(room_w, room_h, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation)
+        self.picture.setPixmap(pm)
         self.say(text)
 
 
@@ -90,7 +104,13 @@ class ExplainController(QObject):
     def __init__(self, window, workbench):
         super().__init__(workbench)
         self.window, self.wb = window, workbench
-        self.box = workbench.results.explain
+        self.box = ExplainBox()
+        self.dock = window.add_panel(self.box, "Explain", Qt.DockWidgetArea.BottomDockWidgetArea)
+        try:   # a tab beside the Results panel
+            window.tabifyDockWidget(workbench.docks.by_key["results"], self.dock)
+            workbench.docks.by_key["features"].raise_()
+        except (KeyError, RuntimeError):
+            pass
         self.box.requested.connect(self.explain)
         workbench.run_finished.connect(self._run_finished)
         workbench.run_started.connect(lambda: self.box.button.setEnabled(False))

@@ -86,7 +86,7 @@ class GradientsPanel(QWidget):
     def _make_plots(self):
         g = self.graphs
         self.heat = g.addPlot(row=0, col=0, colspan=3)
-        style.style_plot(self.heat, title="gradient per weight, log10 (rows: layers, input at the top)")
+        style.style_plot(self.heat, title="gradient per weight, log10 (layers × probes)")
         self.image = pg.ImageItem()
         self.image.setColorMap(pg.colormap.get("viridis"))
         self.heat.addItem(self.image)
@@ -146,6 +146,9 @@ class GradientsPanel(QWidget):
             self.image.setImage(np.nan_to_num(a, nan=lo), autoLevels=False, levels=(lo, max(hi, lo + 1e-6)))
             self.bar.setLevels((lo, max(hi, lo + 1e-6)))
             self.image.setRect(QRectF(0, 0, a.shape[0], a.shape[1]))
+            step = max(1, math.ceil(len(self.names) / 10))   # at most about ten names on the axis
+            self.heat.getAxis("left").setTicks([[(i + 0.5, safe.clip(n, 14)) for i, n in enumerate(self.names)
+                                                  if i % step == 0]])
         self._draw_layer()
 
     def _fill_list(self, rec):

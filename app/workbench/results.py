@@ -19,7 +19,6 @@ from core.evaluate import Evaluation
 
 from .. import safe
 from . import style
-from .explain_view import ExplainBox
 from .render import fmt_metric
 from .thumbs import ThumbGrid, is_image_batch
 
@@ -98,8 +97,6 @@ class ResultsPanel(QWidget):
         split.setStretchFactor(0, 1)
         split.setStretchFactor(1, 1)
         split.setSizes([520, 420])
-        self.explain = ExplainBox()   # explain one prediction (app.workbench.explain_view)
-        split.addWidget(self.explain)
         lay.addWidget(split, 1)
         self.evaluation: Evaluation | None = None
 

@@ -265,7 +265,7 @@ class Probe:
             lo, hi = tf.reduce_min(t), tf.reduce_max(t)
             lo = tf.where(tf.size(t) > 0, lo, 0.0)
             hi = tf.where(tf.size(t) > 0, hi, 0.0)
-            hi = tf.where(hi > lo, hi, lo + 1e-12)
+            hi = tf.where(hi > lo, hi, lo + 1e-3 * (tf.abs(lo) + 1.0))   # a constant (BN's gamma at 1)
             counts.append(tf.histogram_fixed_width(t, tf.stack([lo, hi]), nbins=HIST_BINS))
             ranges.append(tf.stack([lo, hi]))
         return tf.stack(counts), tf.stack(ranges)

@@ -1,6 +1,6 @@
 """The gradient view in the real window during a real run: badges on the weighted nodes' cards, the Gradients
 panel (heatmap, a layer's histograms and history), the vanishing gradients of deep_sigmoid in the Problems panel,
-a hidden panel that only draws when shown, and Explain in the Results panel."""
+a hidden panel that only draws when shown, and the Explain panel."""
 from __future__ import annotations
 
 import pytest
@@ -49,7 +49,9 @@ def test_badges_panel_problems_and_explain_during_a_real_run(window, qtbot):
     assert all(p.listDataItems() or p.items for p in panel.hists.values())
     assert panel.history.listDataItems()
     # explain a test sample
-    box = wb.results.explain
+    box = view.explain.box
+    view.explain.dock.show()
+    view.explain.dock.raise_()
     assert box.button.isEnabled()
     box.button.click()
     qtbot.waitUntil(lambda: box.picture.pixmap() is not None and not box.picture.pixmap().isNull(), timeout=30000)
