@@ -224,7 +224,7 @@ class Runner(QObject):
         self._launch(cfg, build)
 
     def _launch(self, cfg, build):
-        from core.training import run
+        from core.training.worker_client import run_with_backend   # JAX / PyTorch: in a child process
         wb = self.wb
         project = wb.project
         data = wb.current_dataset()
@@ -237,7 +237,8 @@ class Runner(QObject):
             wb.gradients.attach(project, cfg)   # the probe of the gradient view
 
         def work():
-            return recording.recorded(recorder, lambda: run(project, data=data, config=cfg, state=state, build=build))
+            return recording.recorded(recorder, lambda: run_with_backend(project, cfg, state, rebuild=True,
+                                                                        data=data, build=build))
 
         self.task = run_task(work, self._on_finished, self._on_failed, name="training",
                              on_finished=self._task_done, start=False)

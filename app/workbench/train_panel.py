@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QFrame, QHBoxL
 
 from .. import safe
 from . import style
+from .backend_choice import backend_combo, backend_values, select_backend
 from .render import fmt_eta, fmt_metric, fmt_rate
 
 MONITORS = ["val_loss", "loss", "val_accuracy", "accuracy"]
@@ -82,6 +83,8 @@ class TrainPanel(QWidget):
         form.addRow("", self.batch_note)
         form.addRow("Device", self.device)
         form.addRow("", self.mixed)
+        self.backend = backend_combo()
+        form.addRow("Backend", self.backend)
         self._build_early_stopping(form)
         return form
 
@@ -149,6 +152,7 @@ class TrainPanel(QWidget):
             w.valueChanged.connect(self._changed)
         self.device.currentIndexChanged.connect(self._device_changed)
         self.mixed.toggled.connect(self._changed)
+        self.backend.currentIndexChanged.connect(self._changed)
         self.es_enabled.toggled.connect(self._changed)
         self.es_monitor.currentTextChanged.connect(self._changed)
         self.es_restore.toggled.connect(self._changed)
@@ -168,6 +172,8 @@ class TrainPanel(QWidget):
             self._mark(self.device, not isinstance(dev, str), dev)
             mixed = t.get("mixed_precision", False)
             self.mixed.setChecked(mixed is True)
+            self._backend_set = "backend" in t
+            self._mark(self.backend, not select_backend(self.backend, t.get("backend", "tensorflow")), t.get("backend"))
             es, es_ok = safe.mapping(t.get("early_stopping"))
             enabled = es.get("enabled", False)
             self.es_enabled.setChecked(enabled is True)
@@ -226,7 +232,8 @@ class TrainPanel(QWidget):
                 "early_stopping": {"enabled": self.es_enabled.isChecked(),
                                    "monitor": self.es_monitor.currentText().strip() or "val_loss",
                                    "patience": self.es_patience.value(),
-                                   "restore_best_weights": self.es_restore.isChecked()}}
+                                   "restore_best_weights": self.es_restore.isChecked()},
+                **backend_values(self.backend, getattr(self, "_backend_set", False))}
 
     def _changed(self, *_):
         self._update_mixed()
@@ -322,7 +329,7 @@ class TrainPanel(QWidget):
         if can_continue is not None:
             self._can_continue = can_continue
         self.continue_btn.setEnabled(not running and getattr(self, "_can_continue", False))
-        for w in (self.epochs, self.batch, self.device, self.es_enabled):
+        for w in (self.epochs, self.batch, self.device, self.es_enabled, self.backend):
             w.setEnabled(not running)
         self._update_mixed()
         self._update_es()

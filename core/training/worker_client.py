@@ -29,9 +29,10 @@ from .config import TrainResult
 STOP_POLL_S = 0.05
 
 
-def run_on_backend(project, cfg, state, backend, out=None, rebuild=False) -> TrainResult:
+def run_on_backend(project, cfg, state, backend, out=None, rebuild=False, data=None) -> TrainResult:
     """Train ``project`` with ``cfg`` on Keras backend ``backend`` in a child process (see the module doc).
-    ``out``: also export the trained model there (written by that backend)."""
+    ``out``: also export the trained model there (written by that backend); ``data``: the dataset the result
+    names when ``rebuild`` (the child loads its own)."""
     backend = backends.check(backend)
     cfg.validate()
     with tempfile.TemporaryDirectory(prefix="layerwise-worker-") as tmp:
@@ -50,7 +51,7 @@ def run_on_backend(project, cfg, state, backend, out=None, rebuild=False) -> Tra
             raise
         finally:
             replay.done = True
-        return _result(project, cfg, replay, proc, Path(tmp) / "trained.weights.h5", rebuild)
+        return _result(project, cfg, replay, proc, Path(tmp) / "trained.weights.h5", rebuild, data)
 
 
 def _write_job(tmp, project, cfg, backend, out):
@@ -134,7 +135,7 @@ class _Replay:
             self.fail = ev
 
 
-def _result(project, cfg, replay, proc, weights, rebuild):
+def _result(project, cfg, replay, proc, weights, rebuild, data):
     if replay.fail is not None:
         cls = getattr(errors, replay.fail.get("type", ""), None)
         if not (isinstance(cls, type) and issubclass(cls, errors.LayerwiseError)) or cls is TrainingError:
@@ -154,34 +155,38 @@ def _result(project, cfg, replay, proc, weights, rebuild):
               warnings=list(kw["warnings"] or []), early_stopped=bool(kw["early_stopped"]),
               stopped_at=tuple(kw["stopped_at"]) if kw["stopped_at"] else None)
     if cfg.extra_callbacks:
-        kw["warnings"].append(f"{len(cfg.extra_callbacks)} training extension(s) did not run: they run with the "
-                              f"TensorFlow backend only")
+        kw["warnings"].append(f"{len(cfg.extra_callbacks)} training extension(s) (checkpoints, run records, "
+                              f"gradient probes) did not run on {backends.INFO[replay.backend].label}: they need "
+                              f"the TensorFlow backend")
     result = TrainResult(build=None, dataset=None, error=replay.error, **kw)
     result.exported = replay.exported
     if replay.error is None and weights.exists():
         from ..project import read_weights
         read_weights(project.graph, weights)   # the trained weights go into the nodes, as run() does
         if rebuild:
-            _rebuild(project, result)
+            _rebuild(project, result, data)
     if replay.error is not None:
         replay.state.on_error(replay.error)
     replay.state.on_end(result)
     return result
 
 
-def _rebuild(project, result):
+def _rebuild(project, result, data):
     """A TensorFlow model with the trained weights, and the dataset, for what the window shows after a run."""
     from ..build import build_model, compile_model
     from .splits import load_data
     result.build = build_model(project, with_weights=True)
     compile_model(result.build, project)
-    result.dataset = load_data(project)
+    result.dataset = data if data is not None else load_data(project)
 
 
 def run_with_backend(project, cfg, state, rebuild=False, **kw) -> TrainResult:
     """``core.training.run`` on the backend ``cfg.backend`` asks for: in this process when it is this process's
-    backend, else in a child process (``run_on_backend``; ``kw`` then must be empty: data and models do not cross)."""
+    backend (``kw``: run's data and build), else in a child process (``run_on_backend``: the child loads the data
+    itself; a ``build`` to continue means starting from the nodes' weights, the optimizer starting afresh)."""
     if not backends.needs_worker(cfg.backend):
         from .engine import run
         return run(project, config=cfg, state=state, **kw)
-    return run_on_backend(project, cfg, state, cfg.backend, rebuild=rebuild)
+    if kw.get("build") is not None:
+        cfg.keep_weights = True   # continuing: the child starts from the weights the nodes carry (the last run's)
+    return run_on_backend(project, cfg, state, cfg.backend, rebuild=rebuild, data=kw.get("data"))
