@@ -22,6 +22,7 @@ class Analysis:
     def __init__(self, workbench):
         self.wb = workbench
         self._feature_cache = {}   # traced feature functions per model (core.features.feature_maps)
+        self.features_stale = False   # live features came while the panel was hidden (drawn when it is shown)
 
     def forget(self):
         """Another run or project: drop the evaluation and feature maps shown and any answer still to come."""
@@ -73,6 +74,11 @@ class Analysis:
     def show_live_features(self):
         """Show the picked layer from the features the run streamed last."""
         wb = self.wb
+        panel = wb.features
+        if not panel.isVisible() and panel.window().isVisible():   # a hidden tab: no drawing while training
+            self.features_stale = True
+            return
+        self.features_stale = False
         node = wb.features.current_node()
         epoch, step = wb.runner.meta.get("feature_at", (0, 0))
         if node in wb.last_features or f"{node}:scores" in wb.last_features:
@@ -83,6 +89,11 @@ class Analysis:
         elif wb.runner.active:
             wb.features.show_message("This layer is not streamed during this run (the network is large); "
                                      "it is shown when training ends.")
+
+    def catch_up(self):
+        """The feature-map panel is shown again: draw the live features it missed."""
+        if self.features_stale and self.wb.last_features:
+            self.show_live_features()
 
     def _input_from(self, feats):
         for n in self.wb.project.graph.input_nodes():

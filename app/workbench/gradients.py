@@ -312,6 +312,9 @@ def install(window):
     wb = window.workbench
     view = GradientView(window, wb)
     wb.gradients = view
+    features = wb.docks.by_key.get("features")
+    if features is not None:   # hidden feature maps are not drawn while training (app.workbench.analysis)
+        features.visibilityChanged.connect(lambda visible: visible and wb.analysis.catch_up())
     from .explain_view import ExplainController
     view.explain = ExplainController(window, wb)
     return view
