@@ -21,7 +21,7 @@ import threading
 from pathlib import Path
 
 from .. import errors
-from ..errors import TrainingError
+from ..errors import SettingsError, TrainingError
 from . import backends
 from .backend_worker import RESULT_FIELDS, decode_array, parse_event
 from .config import TrainResult
@@ -35,6 +35,9 @@ def run_on_backend(project, cfg, state, backend, out=None, rebuild=False, data=N
     names when ``rebuild`` (the child loads its own)."""
     backend = backends.check(backend)
     cfg.validate()
+    if cfg.device == "all":
+        raise SettingsError(f"device all: training on every GPU at once uses TensorFlow's MirroredStrategy; on "
+                            f"{backends.INFO[backend].label} choose auto, cpu, gpu or gpu:N")
     with tempfile.TemporaryDirectory(prefix="layerwise-worker-") as tmp:
         job = _write_job(Path(tmp), project, cfg, backend, out)
         proc = _start(job, backend)

@@ -170,6 +170,14 @@ def test_the_project_setting_is_checked_and_read():
     assert TrainConfig.from_project(project, backend="tensorflow").backend == "tensorflow"
 
 
+@pytest.mark.skipif(not HAS_JAX, reason="JAX is not installed (the test extra installs its CPU build)")
+def test_every_gpu_at_once_is_tensorflow_s_and_said_so():
+    project = load_project(DIGITS)
+    with pytest.raises(SettingsError, match="device all: training on every GPU at once uses TensorFlow's "
+                                            "MirroredStrategy; on JAX choose auto, cpu, gpu or gpu:N"):
+        run_on_backend(project, TrainConfig(device="all", backend="jax"), TrainState(), "jax")
+
+
 def test_this_process_backend_runs_in_process(monkeypatch):
     calls = []
     import core.training.engine as engine
