@@ -97,6 +97,7 @@ class RunRecorder:
         self._start = dict(snapshot=snapshot(project, config), name=name, sweep=sweep, trial=trial,
                            seed=getattr(config, "seed", 0), device=getattr(config, "device", None))
         self.run_id = None
+        self.own_store = store is None     # ours to close when the run has ended
         self.project = project
         self.lazy = lazy
         if not lazy:
@@ -182,7 +183,11 @@ class RunRecorder:
         try:
             self.flush()
         finally:
-            self.store.finish(self.run_id, status, message=message, **kw)
+            try:
+                self.store.finish(self.run_id, status, message=message, **kw)
+            finally:
+                if self.own_store:
+                    self.store.close()
 
 
 def _float(v):
