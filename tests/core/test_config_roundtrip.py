@@ -3,9 +3,10 @@ node type again, with params that make the same layer (the path an imported mode
 
 Keras writes some values in its own normal form (``activation=None`` as ``"linear"``, a pooling layer's
 ``strides=None`` as its pool size), so the params that come back are compared by the layer they build.
-Five types come back as a ``KerasLayer`` node holding the config as it is (still an exact layer): Keras writes
-their values in forms the catalog's params do not take (ZeroPadding2D/Cropping2D as nested pairs,
-Normalization's axis as a list, RandomRotation's factor as a [low, high] pair, Bidirectional's wrapped layer as a whole config)."""
+Four types come back from ``catalog_params`` as a ``KerasLayer`` node holding the config as it is (still an exact
+layer): Keras writes their values in forms the catalog's params do not take (ZeroPadding2D/Cropping2D as nested
+pairs, RandomRotation's factor as a [low, high] pair; Bidirectional's wrapped layer as a whole config, which the
+import maps with ``bidirectional_params`` instead). An axis written as ``[-1]`` (Normalization) maps to ``-1``."""
 from __future__ import annotations
 
 import pytest
@@ -15,7 +16,7 @@ from core.graph import Node
 
 SPECIAL = {"Input", "Output", "KerasLayer", "Op"}   # not Keras layers of their own (KerasLayer holds any config
 # as is; an Op node is a keras.ops function)
-AS_KERAS_LAYER = {"ZeroPadding2D", "Cropping2D", "Normalization", "RandomRotation", "Bidirectional"}
+AS_KERAS_LAYER = {"ZeroPadding2D", "Cropping2D", "RandomRotation", "Bidirectional"}
 TYPES = [t for t in catalog.CATALOG if t not in SPECIAL]
 
 
