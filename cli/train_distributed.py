@@ -68,7 +68,6 @@ class Distributed:
     chief: bool = True          # this process writes the result (worker 0, or not multi-worker)
     checkpoint: object = None   # the checkpoint file's Path, or None
     resumed_from: int = 0       # the epoch the checkpoint had done (0: a fresh run)
-    keep_checkpoint: bool = True
 
     def finish(self, result, saved):
         """After a run that ended well: each worker of a multi-worker run says the digest of its final weights
