@@ -18,11 +18,8 @@ sys.path.append(str(HERE))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-GROUPS = ["core_figures", "engine", "editor", "workbench", "transfer", "cost", "deploy", "backprop", "sweeps", "runs", "backends"]
-
-GROUPS.append("distribute")   # devices, workers, resume (benchmarks/distribute.py)
-
-GROUPS.append("distribute")   # devices, workers, resume (benchmarks/distribute.py)
+GROUPS = ["core_figures", "engine", "editor", "workbench", "transfer", "cost", "deploy", "backprop", "sweeps", "runs",
+          "backends", "distribute"]
 
 
 def all_figures():
