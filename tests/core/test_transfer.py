@@ -158,7 +158,7 @@ def test_sequence_model_with_masks_and_call_arguments(tmp_path):
     g = imported.project.graph
     assert g.by_name("mha").settings["call"]["kwargs"] == {"use_causal_mask": True}
     assert g.by_name("bi").type == "Bidirectional"     # the catalog's wrapper, with its wrapped layer's params
-    assert g.by_name("bi").settings.get("layer", "LSTM") == "LSTM" and g.by_name("bi").settings["units"] == 5
+    assert g.by_name("bi").params["layer"] == "LSTM" and g.by_name("bi").params["units"] == 5
     assert "not_equal" not in {n.name for n in g.nodes.values()}   # masks are passed on by Keras, not nodes
 
 
