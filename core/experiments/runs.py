@@ -25,6 +25,7 @@ from pathlib import Path
 
 from ..errors import RunsError
 from .diff import diff_lines, graph_diff
+from .sweep_storage import alive   # the same "is this process still running here" check as the sweeps
 
 SCHEMA_VERSION = 1
 SUFFIX = ".runs.sqlite"
@@ -100,16 +101,6 @@ def _text(value):
 
 def _now():
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def _alive(pid):
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError, ValueError, TypeError):
-        return True
-    return True
 
 
 class RunStore:
@@ -282,7 +273,7 @@ class RunStore:
         r["tags"] = r["tags"] or []
         r["metrics"] = r["metrics"] or {}
         r["settings"] = r["settings"] or {}
-        if r["status"] == "running" and r["host"] == socket.gethostname() and r["pid"] and not _alive(r["pid"]):
+        if r["status"] == "running" and r["host"] == socket.gethostname() and r["pid"] and not alive(r["pid"]):
             r["status"] = "failed"
             r["message"] = r["message"] or "the process training this run ended before the run did (killed?)"
         return r
