@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 # ``window.plugins``
 PLUGINS = (("app.workbench", workbench.install), ("app.transfer_ui", transfer_ui.install),
            ("app.experiments", experiments.install), ("app.workbench.gradients", gradients.install))
-STATE_VERSION = 3
+STATE_VERSION = 4   # bumped when the set of docks changes (4: Runs, Sweep, Gradients, Explain)
 MAX_PANEL_MIN = (360, 160)   # larger minimum sizes scroll inside their dock
 
 
