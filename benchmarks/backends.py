@@ -32,7 +32,7 @@ def _child(backend, rounds, epochs, batch_size):
     from core.tfload import import_keras
     keras = import_keras()
     assert keras.backend.backend() == backend, keras.backend.backend()
-    from engine import DIGITS, _periods   # benchmarks/engine.py
+    from engine import DIGITS, _periods, epoch_clock   # benchmarks/engine.py
     from core.build import build_model, compile_model
     from core.datasets import arrays_for_model, load_dataset
     from core.keras_compat import set_random_seed
@@ -69,20 +69,12 @@ def _child(backend, rounds, epochs, batch_size):
         assert res.error is None and st.out.tell() > 0, res.error
         return periods(st.ends)
 
-    class EpochClock(keras.callbacks.Callback):
-        def __init__(self):
-            super().__init__()
-            self.ends = []
-
-        def on_epoch_end(self, epoch, logs=None):
-            self.ends.append(clock())
-
     def plain():
         keras.backend.clear_session(free_memory=False)
         set_random_seed(0)
         b = build_model(p, with_weights=False)
         compile_model(b, p)
-        ends = EpochClock()
+        ends = epoch_clock(keras, clock)
         b.model.fit(x, y, batch_size=batch_size, epochs=epochs, validation_data=val, verbose=0, callbacks=[ends])
         return periods(ends.ends)
 

@@ -48,7 +48,7 @@ def _measure_mirrored(rounds=5, epochs=5, batch_size=64):
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     sys.path.insert(0, str(ROOT))
     sys.path.insert(0, str(ROOT / "benchmarks"))
-    from engine import _keras, _listener, _periods
+    from engine import _keras, _listener, _periods, epoch_clock
     keras = _keras()
     from core.build import build_model, compile_model
     from core.datasets import arrays_for_model, load_dataset
@@ -68,14 +68,6 @@ def _measure_mirrored(rounds=5, epochs=5, batch_size=64):
         assert res.error is None and "MirroredStrategy" in res.device, (res.error, res.device)
         return _periods(st.ends)
 
-    class EpochClock(keras.callbacks.Callback):
-        def __init__(self):
-            super().__init__()
-            self.ends = []
-
-        def on_epoch_end(self, epoch, logs=None):
-            self.ends.append(time.perf_counter())
-
     def plain():
         keras.backend.clear_session(free_memory=False)
         keras.utils.set_random_seed(0)
@@ -83,7 +75,7 @@ def _measure_mirrored(rounds=5, epochs=5, batch_size=64):
         with strategy.scope():
             b = build_model(p, with_weights=False)
             compile_model(b, p)
-            clock = EpochClock()
+            clock = epoch_clock(keras)
             b.model.fit(x, y, batch_size=batch_size, epochs=epochs, validation_data=val, verbose=0,
                         callbacks=[clock])
         return _periods(clock.ends)

@@ -59,6 +59,19 @@ def _listener():
     return Keep()
 
 
+def epoch_clock(keras, clock=time.perf_counter):
+    """A Keras callback that notes ``clock()`` at every epoch end (``.ends``); epoch hooks only: nothing runs per
+    batch."""
+    class EpochClock(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.ends = []
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.ends.append(clock())
+    return EpochClock()
+
+
 def _periods(ends):
     """Epoch periods from consecutive epoch-end times, without the first epoch (it traces the model)."""
     return [b - a for a, b in zip(ends, ends[1:])]
@@ -95,20 +108,12 @@ def train_overhead_ratio(rounds=6, epochs=8, batch_size=32):
         counts["maps"] = st.maps / epochs
         return _periods(st.ends)
 
-    class EpochClock(keras.callbacks.Callback):   # epoch hooks only: nothing runs per batch
-        def __init__(self):
-            super().__init__()
-            self.ends = []
-
-        def on_epoch_end(self, epoch, logs=None):
-            self.ends.append(time.perf_counter())
-
     def plain():
         keras.backend.clear_session(free_memory=False)
         keras.utils.set_random_seed(0)
         b = build_model(p, with_weights=False)
         compile_model(b, p)
-        clock = EpochClock()
+        clock = epoch_clock(keras)
         b.model.fit(x, y, batch_size=batch_size, epochs=epochs, validation_data=val, verbose=0, callbacks=[clock])
         return _periods(clock.ends)
 
