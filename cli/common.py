@@ -5,11 +5,12 @@ Exit codes: 0 ok; 1 the graph (or training) has problems; 2 bad input (file, set
 """
 from __future__ import annotations
 
+import contextlib
 import sys
 
 import click
 
-from core.errors import ProjectError
+from core.errors import BuildError, LayerwiseError, ProjectError, WeightsError
 
 TRUST_HELP = "run the Python code the project holds (Lambda layers, custom classes): only for a project you trust"
 CUSTOM_CODE_HELP = ("the Python module or .py file that defines the project's custom classes (needs --trust; "
@@ -20,6 +21,23 @@ def fail(msg, code=2):
     """Print ``error: msg`` on stderr and exit with ``code`` (2: bad input)."""
     click.echo(f"error: {msg}", err=True)
     sys.exit(code)
+
+
+@contextlib.contextmanager
+def export_failures(p, project, out, cannot_export=(BuildError,)):
+    """How ``export`` says a failure: weights that do not fit, bad input or an unwritable ``out`` exit 2;
+    ``cannot_export`` (a graph that cannot be built, ...) exits 1."""
+    try:
+        yield
+    except WeightsError as e:
+        fail(f"{p.weights_path}: {e}; nothing exported (--no-weights exports the model with fresh weights)")
+    except cannot_export as e:
+        click.echo(f"error: cannot export {project}: {e}", err=True)
+        sys.exit(1)
+    except LayerwiseError as e:
+        fail(str(e))
+    except OSError as e:
+        fail(f"{out}: cannot write ({e.strerror or e})")
 
 
 def quiet_tf():

@@ -6,13 +6,10 @@ Exit codes: 0 written; 1 the graph cannot be built; 2 bad input (file, weights t
 from __future__ import annotations
 
 import os
-import sys
 
 import click
 
-from core.errors import BuildError, LayerwiseError, WeightsError
-
-from .common import CUSTOM_CODE_HELP, TRUST_HELP, fail, load, quiet_tf
+from .common import CUSTOM_CODE_HELP, TRUST_HELP, export_failures, fail, load, quiet_tf
 from .export_targets import export_to_target, target_or_fail
 
 
@@ -42,19 +39,10 @@ def export_cmd(project, out, fmt, quantize, keras2, no_weights, trust, custom_co
         fail(f"{p.weights_error}; nothing exported (--no-weights exports the model with fresh weights)")
     if p.weights_error:
         click.echo(f"warning: {p.weights_error}: the weights were not loaded (a .py export holds none)", err=True)
-    try:
+    with export_failures(p, project, out):
         build = None
         if weighted and p.has_weights():   # weights that do not fit a layer are an error, not fresh weights
             from core.build import build_model
             build = build_model(p, with_weights=True, strict_weights=True)
         path = export(p, out, with_weights=not no_weights, build=build)
-    except WeightsError as e:
-        fail(f"{p.weights_path}: {e}; nothing exported (--no-weights exports the model with fresh weights)")
-    except BuildError as e:
-        click.echo(f"error: cannot export {project}: {e}", err=True)
-        sys.exit(1)
-    except LayerwiseError as e:
-        fail(str(e))
-    except OSError as e:
-        fail(f"{out}: cannot write ({e.strerror or e})")
     click.echo(f"wrote {path}")

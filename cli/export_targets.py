@@ -6,13 +6,11 @@ outputs differ from Keras beyond the tolerance (nothing written); 2 bad input (a
 a read-only folder...)."""
 from __future__ import annotations
 
-import sys
-
 import click
 
-from core.errors import BuildError, LayerwiseError, WeightsError
+from core.errors import BuildError
 
-from .common import fail
+from .common import export_failures, fail
 
 KERAS_FORMATS = (".h5", ".keras", ".py")
 
@@ -35,26 +33,15 @@ def target_or_fail(out, fmt, keras2, quantize):
 def export_to_target(p, project, out, target, quantize, no_weights):
     """Build, convert, write and check; print the parity report. Exits on every failure."""
     from core.build import build_model
-    from core.deploy import DeployError, ParityError, UnsupportedLayer, export_target
+    from core.deploy import ParityError, UnsupportedLayer, export_target
     from core.deploy.export import check_request
-    try:
-        check_request(out, target, quantize)
+    with export_failures(p, project, out, cannot_export=(BuildError, UnsupportedLayer, ParityError)):
+        check_request(out, target, quantize)   # a DeployError (bad request) is LayerwiseError: exit 2
         if p.weights_error and not no_weights:
             fail(f"{p.weights_error}; nothing exported (--no-weights exports the model with fresh weights)")
         strict = p.has_weights() and not no_weights
         build = build_model(p, with_weights=not no_weights, strict_weights=strict)
         report = export_target(p, build, out, target, quantize, log=click.echo)
-    except DeployError as e:
-        fail(str(e))
-    except WeightsError as e:
-        fail(f"{p.weights_path}: {e}; nothing exported (--no-weights exports the model with fresh weights)")
-    except (BuildError, UnsupportedLayer, ParityError) as e:
-        click.echo(f"error: cannot export {project}: {e}", err=True)
-        sys.exit(1)
-    except LayerwiseError as e:
-        fail(str(e))
-    except OSError as e:
-        fail(f"{out}: cannot write ({e.strerror or e})")
     click.echo(f"wrote {out}")
     for line in report.lines():
         click.echo(line)
