@@ -47,16 +47,7 @@ class TargetExport:
 
     def start(self, path, target, quantize=None) -> bool:
         f = self.files
-        if not f.doc.is_keras_ready():
-            f.w.show_error("Cannot export yet", "TensorFlow is still loading; try again in a few seconds.")
-            return False
-        if self.running:
-            f.doc.message.emit("An export is already running")
-            return False
-        res = f.doc.result
-        if res is not None and res.problems:
-            f.w.show_error("Cannot export the model", f"The graph has {len(res.problems)} problem(s); fix them "
-                           f"first (see the Problems panel).\n\n{res.problems[0]}")
+        if not f.ready_to_export(self.running):
             return False
         from .files import copy_project
         snapshot = copy_project(f.project)

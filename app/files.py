@@ -271,6 +271,21 @@ class FileController(QObject):
                     break
         return self.export(path)
 
+    def ready_to_export(self, busy) -> bool:
+        """Whether a model export may start now (``busy``: one of that kind runs); else say why and return False."""
+        if not self.doc.is_keras_ready():
+            self.w.show_error("Cannot export yet", "TensorFlow is still loading; try again in a few seconds.")
+            return False
+        if busy:
+            self.doc.message.emit("An export is already running")
+            return False
+        res = self.doc.result
+        if res is not None and res.problems:
+            self.w.show_error("Cannot export the model", f"The graph has {len(res.problems)} problem(s); fix them "
+                              f"first (see the Problems panel).\n\n{res.problems[0]}")
+            return False
+        return True
+
     def export(self, path) -> bool:
         ext = Path(path).suffix.lower()
         if ext in (".png", ".svg"):
@@ -288,17 +303,7 @@ class FileController(QObject):
             self.w.show_error("Cannot export", f"{Path(path).name}: unknown format; use .h5, .keras, .py, .onnx, "
                               ".tflite, .png or .svg")
             return False
-        if not self.doc.is_keras_ready():
-            self.w.show_error("Cannot export yet", "TensorFlow is still loading; try again in a few seconds.")
-            return False
-        if self._exporting:
-            self.doc.message.emit("An export is already running")
-            return False
-        res = self.doc.result
-        if res is not None and res.problems:
-            first = res.problems[0]
-            self.w.show_error("Cannot export the model",
-                              f"The graph has {len(res.problems)} problem(s); fix them first (see the Problems panel).\n\n{first}")
+        if not self.ready_to_export(self._exporting):
             return False
         snapshot = copy_project(self.project)
         self._exporting = True
