@@ -8,7 +8,7 @@ from .atomic import atomic_write, replacing
 from .build import LOSS_CLASSES, build_model, compile_model
 from .errors import BuildError, SettingsError
 from .keras_compat import FUNCTIONAL_MODULE
-from .layers import MERGES, MODEL_CLASSES, UNSAFE_CLASSES, layer_kwargs
+from .layers import MERGES, MODEL_CLASSES, UNSAFE_CLASSES, config_dicts, layer_kwargs
 from .graph import output_count
 from .node_settings import CALL, SHARES, is_frozen
 
@@ -55,18 +55,11 @@ def _patch_h5_config(path):
         cfg = json.loads(raw.decode("utf-8") if hasattr(raw, "decode") else raw)
         changed = []
 
-        def walk(entry):
-            if isinstance(entry, dict):
-                c = entry.get("config")
-                if entry.get("class_name") == "Attention" and isinstance(c, dict) and c.get("score_mode") == "dot":
-                    del c["score_mode"]
-                    changed.append(c.get("name"))
-                for v in entry.values():
-                    walk(v)
-            elif isinstance(entry, list):
-                for v in entry:
-                    walk(v)
-        walk(cfg)
+        for entry in config_dicts(cfg):
+            c = entry.get("config")
+            if entry.get("class_name") == "Attention" and isinstance(c, dict) and c.get("score_mode") == "dot":
+                del c["score_mode"]
+                changed.append(c.get("name"))
         if changed:
             f.attrs["model_config"] = json.dumps(cfg)
 

@@ -20,6 +20,19 @@ def keras():
     return _k
 
 
+def config_dicts(cfg):
+    """Every dict inside a serialized Keras config (nested dicts and lists), each before what it holds; a dict may
+    be edited while the walk goes on, what it then holds is what is visited."""
+    stack = [cfg]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, dict):
+            yield v
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+
+
 def effective_l2(node, regularization):
     """L2 factor on the node's kernel: the node's own override, else the global one (weighted layers only)."""
     own = node.settings.get(L2)

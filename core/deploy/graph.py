@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import logging
 
+from ..layers import config_dicts
+
 RNN_TYPES = ("LSTM", "GRU", "SimpleRNN")
 
 
@@ -72,16 +74,9 @@ def unrolled(model, target="TFLite"):
                                    "needs a fixed number of time steps (the input's length is not fixed)")
     cfg = keras.saving.serialize_keras_object(model)
 
-    def walk(o):
-        if isinstance(o, dict):
-            if o.get("class_name") in RNN_TYPES and isinstance(o.get("config"), dict):
-                o["config"]["unroll"] = True
-            for v in o.values():
-                walk(v)
-        elif isinstance(o, list):
-            for v in o:
-                walk(v)
-    walk(cfg)
+    for o in config_dicts(cfg):
+        if o.get("class_name") in RNN_TYPES and isinstance(o.get("config"), dict):
+            o["config"]["unroll"] = True
     twin = keras.saving.deserialize_keras_object(cfg)
     twin.set_weights(model.get_weights())
     return twin
