@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QSc
 
 from . import cost_overlay, experiments, icons, paths, safe, theme, transfer_ui, workbench
 from .workbench import gradients
+from .workbench.gc_tuning import collect_on_gui_thread
 from .actions import Actions
 from .document import Document
 from .editor.canvas import CanvasWidget
@@ -40,6 +41,7 @@ class MainWindow(QMainWindow):
 
     def __init__(self, project=None, *, plugins=True, start_keras=True, parent=None):
         super().__init__(parent)
+        collect_on_gui_thread()   # a worker thread must never free this window's widgets
         self.setObjectName("LayerwiseMainWindow")
         self.setWindowIcon(icons.app_icon())
         self.setDockNestingEnabled(True)

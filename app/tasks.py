@@ -4,7 +4,8 @@
 ``on_error(exception)`` runs on the GUI thread (queued through its event loop), then ``on_finished(task)``.
 ``TaskSlots`` gives the kinds of work of one part a name each (``"data"``, ``"evaluate"``...): starting a task in
 a slot, or cancelling the slot, drops the result of the task started there before (its thread still runs to its
-end, but nothing of it reaches the callbacks), so a late answer to an old question is never shown.
+end, but nothing of it reaches the callbacks), so a late answer to an old question is never shown; nor is one
+that comes after the window it was for has been destroyed.
 
 Only the GUI thread touches widgets: the callbacks are the place for that, ``fn`` never is. Worker threads are
 daemon threads (a window closed during a long import does not hang on exit); ``wait_all`` waits for them where
@@ -127,8 +128,12 @@ class TaskSlots:
     """Named slots of background work, at most one live task each: starting a task in a slot (or ``cancel``)
     drops the result of the one before it."""
 
-    def __init__(self):
+    def __init__(self, owner=None):
+        """``owner``: the widget whose parts the callbacks fill in; once it is destroyed, the answers still to come
+        are dropped (a window closed while its evaluation ran)."""
         self._current: dict[str, Task] = {}
+        if owner is not None:
+            owner.destroyed.connect(lambda *_: self.cancel())
 
     def start(self, slot, fn, on_done=None, on_error=None, on_finished=None) -> Task:
         self.cancel(slot)

@@ -210,7 +210,7 @@ class TransferUI(QObject):
         super().__init__(window)
         self.w = window
         self.doc = window.document
-        self.tasks = TaskSlots()   # "import", "base": one model file or base loading at a time
+        self.tasks = TaskSlots(window)   # "import", "base": one model file or base loading at a time
         self.last_result = None
         self.panel = TransferPanel(self)
         self.dock = window.add_panel(self.panel, "Transfer")

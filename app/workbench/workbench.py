@@ -67,7 +67,7 @@ class Workbench(QObject):
         self.epoch_reached = 0
         self.last_features = {}
         self._close_pending = False
-        self.tasks = TaskSlots()      # "data", "evaluate", "features": a newer task drops the older one's answer
+        self.tasks = TaskSlots(window)  # "data", "evaluate", "features": a newer task drops the older one's answer
         self.gradients = None         # the gradient view (app.workbench.gradients.install)
         self.runner = Runner(self)
         self.analysis = Analysis(self)
@@ -311,7 +311,9 @@ class Workbench(QObject):
             QTimer.singleShot(0, self.window.close)
 
     def shutdown(self):
-        """Application exit: stop a run and wait for the worker threads."""
+        """Application exit: stop a run, drop the answers still to come (data, evaluation...: their widgets may be
+        gone by then), and wait for the worker threads."""
+        self.tasks.cancel()
         self.runner.shutdown(30000)
         wait_all(5000)
 

@@ -73,3 +73,56 @@ def test_cancel_drops_the_result_and_a_callback_may_start_the_slot_again(qtbot):
     slots.start("import", lambda: "first", again)
     qtbot.waitUntil(lambda: got == ["first", "second"], timeout=5000)
     wait_all(1000)
+
+
+def test_an_answer_for_a_destroyed_window_is_dropped(qtbot):
+    import shiboken6
+    from PySide6.QtWidgets import QLabel, QWidget
+    window = QWidget()
+    label = QLabel("waiting", window)
+    slots = TaskSlots(window)
+    gate = threading.Event()
+    finished = []
+    slots.start("evaluate", lambda: gate.wait(5) and "late", label.setText, on_finished=finished.append)
+    shiboken6.delete(window)            # the window (and its label) go while the evaluation runs
+    assert not shiboken6.isValid(label)
+    gate.set()
+    qtbot.waitUntil(lambda: len(finished) == 1, timeout=5000)   # delivered, without touching the deleted label
+    assert finished[0].cancelled
+
+
+def test_only_the_gui_thread_collects_cyclic_garbage(qtbot):
+    """A collection started in a worker thread frees Qt objects there (a closed window's widgets): the window
+    collects on the GUI thread, from a timer, and nowhere else."""
+    import gc
+    import weakref
+    from app.workbench.gc_tuning import collect_on_gui_thread
+    collect_on_gui_thread()
+    gui = threading.current_thread()
+    where = []
+
+    def seen(phase, info):
+        if phase == "start":
+            where.append(threading.current_thread())
+
+    class Cycle:
+        pass
+
+    gc.callbacks.append(seen)
+    try:
+        probe = Cycle()
+        probe.me = probe
+        dead = weakref.ref(probe)
+        del probe
+
+        def allocate():                 # far past Python's thresholds: an automatic collection would start here
+            for _ in range(200_000):
+                c = Cycle()
+                c.me = c
+        t = run_task(allocate)
+        assert t.wait(30)
+        qtbot.waitUntil(lambda: dead() is None, timeout=5000)     # the GUI thread's timer collected it
+    finally:
+        gc.callbacks.remove(seen)
+    assert where and all(th is gui for th in where), {th.name for th in where}
+    assert not gc.isenabled()
