@@ -6,7 +6,10 @@ request (another layer picked, a new run, another project) drops the answer to a
 """
 from __future__ import annotations
 
+import time
+
 import numpy as np
+from PySide6.QtCore import QTimer
 
 from core.evaluate import evaluate
 from core.features import feature_maps
@@ -14,6 +17,8 @@ from core.features import feature_maps
 from .runner import err_text
 
 FEATURE_BUDGET = 1_000_000   # floats per sample: below this every layer is streamed, so any can be picked live
+LIVE_FEATURES_GAP_S = 0.4    # during a run at most one feature map drawn per this many seconds, the newest: a
+#                              small network streams ~10 a second, and drawing each took ~5% of its samples/s
 
 
 class Analysis:
@@ -23,6 +28,8 @@ class Analysis:
         self.wb = workbench
         self._feature_cache = {}   # traced feature functions per model (core.features.feature_maps)
         self.features_stale = False   # live features came while the panel was hidden (drawn when it is shown)
+        self._next_live_draw = 0.0    # perf_counter time before which a live map waits (LIVE_FEATURES_GAP_S)
+        self._live_draw_queued = False
 
     def forget(self):
         """Another run or project: drop the evaluation and feature maps shown and any answer still to come."""
@@ -79,6 +86,15 @@ class Analysis:
             self.features_stale = True
             return
         self.features_stale = False
+        now = time.perf_counter()
+        if wb.runner.active and now < self._next_live_draw:
+            # drawn a moment ago: the newest streamed map is drawn when the gap is over (the ones between are
+            # never seen); one timer at a time
+            if not self._live_draw_queued:
+                self._live_draw_queued = True
+                QTimer.singleShot(int(1000 * (self._next_live_draw - now)) + 1, wb, self._draw_queued)
+            return
+        self._next_live_draw = now + LIVE_FEATURES_GAP_S
         node = wb.features.current_node()
         epoch, step = wb.runner.meta.get("feature_at", (0, 0))
         if node in wb.last_features or f"{node}:scores" in wb.last_features:
@@ -89,6 +105,11 @@ class Analysis:
         elif wb.runner.active:
             wb.features.show_message("This layer is not streamed during this run (the network is large); "
                                      "it is shown when training ends.")
+
+    def _draw_queued(self):
+        self._live_draw_queued = False
+        if self.wb.runner.active and self.wb.last_features:
+            self.show_live_features()
 
     def catch_up(self):
         """The feature-map panel is shown again: draw the live features it missed."""

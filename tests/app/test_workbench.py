@@ -346,3 +346,28 @@ def test_in_the_real_main_window(qtbot, tmp_path, monkeypatch):
         assert w.project.graph.by_name("conv2d").weights is not None
     finally:
         wb.shutdown()
+
+
+def test_live_feature_maps_are_drawn_at_most_every_gap_and_the_newest_one(bench, qtbot):
+    """Maps streamed every batch (tens a second on digits) are drawn at most once per LIVE_FEATURES_GAP_S; the ones
+    between are skipped, and the one drawn is the newest streamed."""
+    import time
+    from app.workbench.analysis import LIVE_FEATURES_GAP_S
+    w, wb = bench
+    conv = node_id(w.project, "conv2d")
+    w.select_node(conv)
+    wb.features.every.setValue(1)
+    wb.train_panel.epochs.setValue(4)
+    streamed, drawn = [], []
+    wb.runner.bridge.features.connect(lambda *a: streamed.append(time.perf_counter()))
+    wb.features_shown.connect(lambda node: drawn.append((time.perf_counter(), wb.runner.meta.get("feature_at"),
+                                                         wb.runner.active)))
+    with qtbot.waitSignal(wb.run_finished, timeout=120000) as blocker:
+        assert wb.start()
+    assert blocker.args[0].error is None
+    live = [d for d in drawn if d[2]]
+    assert len(live) >= 2 and len(streamed) > 3 * len(live), (len(streamed), len(live))
+    gaps = [b[0] - a[0] for a, b in zip(live, live[1:])]
+    assert min(gaps) >= LIVE_FEATURES_GAP_S - 0.005, gaps
+    # each drawn map says which batch it is of, and they come in training order
+    assert [d[1] for d in live] == sorted(d[1] for d in live)
