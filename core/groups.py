@@ -113,7 +113,7 @@ def expand_group(graph, node_id) -> list:
     if len(conv.inputs) != len(in_edges):
         raise GraphError(f"node {n.label()}: the nested model takes {len(conv.inputs)} input(s), "
                          f"{len(in_edges)} connected")
-    outer_src = {inp: in_edges[i].src for i, inp in enumerate(conv.inputs)}
+    outer_src = {inp: (in_edges[i].src, in_edges[i].src_port) for i, inp in enumerate(conv.inputs)}
     out_member = conv.outputs[0]
     meta = {"name": n.name, "class_name": n.params.get("class_name"),
             "settings": {k: copy.deepcopy(v) for k, v in n.settings.items() if k not in GROUP_KEYS},
@@ -147,8 +147,8 @@ def expand_group(graph, node_id) -> list:
         node.weights = m.weights
         new_id[k] = node.id
     for e in tmp.edges:
-        src = outer_src.get(e.src) or new_id[e.src]
-        graph.connect(src, new_id[e.dst], e.port)
+        src, src_port = outer_src.get(e.src) or (new_id[e.src], e.src_port)
+        graph.connect(src, new_id[e.dst], e.port, src_port)
     for e in out_edges:
         graph.connect(new_id[out_member], e.dst, e.port)
     del DX
@@ -181,26 +181,26 @@ def collapse_group(graph, group_name, info=None):
                 {"name": group_name, "class_name": "Functional", "settings": {}, "inputs": []})
     b_in = [e for e in graph.edges if e.dst in mset and e.src not in mset]
     b_out = [e for e in graph.edges if e.src in mset and e.dst not in mset]
-    out_member = _group_output(graph, group_name, members, b_out)
+    out_member, out_port = _group_output(graph, group_name, members, b_out)
     inputs = _group_inputs(graph, group_name, members, meta, b_in)
     if info is None or any(src not in info.nodes for src, _, _ in inputs):
         info = check(graph)
-    sub, input_ids = _group_subgraph(graph, group_name, members, inputs, out_member, info)
+    sub, input_ids = _group_subgraph(graph, group_name, members, inputs, out_member, out_port, info)
     model, cls = _group_keras_model(sub, input_ids, out_member, meta, group_name)
     return _replace_members(graph, group_name, members, meta, model, cls, inputs, b_out)
 
 
 def _group_output(graph, group_name, members, b_out):
-    """The one member that feeds the rest of the graph (else the one that keeps the group's meta, else the
-    member nothing inside the group reads)."""
+    """(the one member that feeds the rest of the graph, which of its outputs); else the member that keeps the
+    group's meta, else the member nothing inside the group reads (its first output)."""
     mset = set(members)
-    outs = list(dict.fromkeys(e.src for e in b_out))
+    outs = list(dict.fromkeys((e.src, e.src_port) for e in b_out))
     if not outs:
-        outs = [k for k in members if "group_meta" in graph.nodes[k].settings] or \
-               [k for k in members if not any(e.src == k and e.dst in mset for e in graph.edges)]
+        outs = [(k, 0) for k in members if "group_meta" in graph.nodes[k].settings] or \
+               [(k, 0) for k in members if not any(e.src == k and e.dst in mset for e in graph.edges)]
     if len(outs) != 1:
-        names = ", ".join(f"'{graph.nodes[k].name}'" for k in outs)
-        raise GraphError(f"group '{group_name}' feeds the rest of the graph from {len(outs)} layers ({names}); "
+        names = ", ".join(f"'{graph.nodes[k].name}'" + (f" (output {port + 1})" if port else "") for k, port in outs)
+        raise GraphError(f"group '{group_name}' feeds the rest of the graph from {len(outs)} outputs ({names}); "
                          f"a group node has one output")
     return outs[0]
 
@@ -217,7 +217,8 @@ def _group_inputs(graph, group_name, members, meta, b_in):
     for e in b_in:
         if e in used:
             continue
-        same = [x for x in inputs if x[0] == e.src and x[2] is None]
+        # one group input per outer output (a node and which of its outputs)
+        same = [x for x in inputs if x[0] == e.src and x[1][0].src_port == e.src_port and x[2] is None]
         if same:
             same[0][1].append(e)
         else:
@@ -228,7 +229,7 @@ def _group_inputs(graph, group_name, members, meta, b_in):
     return inputs
 
 
-def _group_subgraph(graph, group_name, members, inputs, out_member, info):
+def _group_subgraph(graph, group_name, members, inputs, out_member, out_port, info):
     """A graph of the members alone, with an Input per group input (of the shape entering it) and an Output."""
     from .graph import Graph
     mset = set(members)
@@ -237,7 +238,7 @@ def _group_subgraph(graph, group_name, members, inputs, out_member, info):
     sub.trusted = is_trusted(graph)   # the members build with the session's trust in this project
     input_ids = []
     for i, (src, edges, spec) in enumerate(inputs):
-        shape = info.nodes[src].shape if src in info.nodes else None
+        shape = info.nodes[src].output_shape(edges[0].src_port) if src in info.nodes else None
         if shape is None:
             raise GraphError(f"group '{group_name}': the shape entering from '{graph.nodes[src].name}' is unknown "
                              f"(fix the problems before it first)")
@@ -254,12 +255,12 @@ def _group_subgraph(graph, group_name, members, inputs, out_member, info):
         node.weights = n.weights
     for e in graph.edges:
         if e.src in mset and e.dst in mset:
-            sub.connect(e.src, e.dst, e.port)
+            sub.connect(e.src, e.dst, e.port, e.src_port)
     for i, (src, edges, spec) in enumerate(inputs):
         for e in edges:
             sub.connect(input_ids[i], e.dst, e.port)
     out = sub.add_node("Output", {"loss": "mean_squared_error", "metrics": []}, name=f"{group_name}_output_")
-    sub.connect(out_member, out.id)
+    sub.connect(out_member, out.id, 0, out_port)
     return sub, input_ids
 
 
@@ -303,8 +304,8 @@ def _replace_members(graph, group_name, members, meta, model, cls, inputs, b_out
     name = name if graph.by_name(name) is None else graph.unique_name(name)
     node = graph.add_node("KerasLayer", {"class_name": cls, "config": cfg}, name=name, pos=pos, settings=settings)
     node.weights = weights
-    for i, (src, _, _) in enumerate(inputs):
-        graph.connect(src, node.id, i)
+    for i, (src, edges, _) in enumerate(inputs):
+        graph.connect(src, node.id, i, edges[0].src_port)
     for dst, p in consumers:
         graph.connect(node.id, dst, p)
     return node

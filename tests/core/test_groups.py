@@ -64,7 +64,7 @@ def test_collapse_refuses_a_group_with_two_outputs_and_an_unknown_group():
     expand_group(g, g.by_name("base").id)
     extra = g.add_node("Output", {"loss": "mean_squared_error", "metrics": []})
     g.connect(g.by_name("b1").id, extra.id)
-    with pytest.raises(GraphError, match="feeds the rest of the graph from 2 layers"):
+    with pytest.raises(GraphError, match="feeds the rest of the graph from 2 outputs"):
         collapse_group(g, "base")
     with pytest.raises(GraphError, match="no expanded group named 'nope'"):
         collapse_group(g, "nope")
@@ -163,3 +163,47 @@ def test_frozen_batchnorm_runs_in_inference_mode_while_the_head_trains():
     np.testing.assert_allclose(model(x, training=True).numpy(), model(x, training=False).numpy(), atol=1e-6)
     res = check(g)
     assert res.nodes[node.id].trainable == 0 and res.nodes[node.id].non_trainable == base.count_params()
+
+
+def test_groups_keep_which_output_an_edge_comes_from():
+    """A group fed by the third output of an LSTM (its cell state), and a group with an LSTM inside whose second
+    output (the hidden state) feeds the next layer: expanded and collapsed, each edge still reads the same port,
+    and the predictions stay equal."""
+    from core.groups import add_model_node, collapse_group, expand_group
+    keras.utils.set_random_seed(0)
+    base1 = keras.Sequential([keras.Input((4,)), L.Dense(6, name="b1")], name="base1")
+    s = keras.Input((5, 3))
+    _, h, _ = L.LSTM(3, return_state=True, name="inner")(s)
+    base2 = keras.Model(s, L.Dense(2, name="d2")(h), name="base2")
+    g = Graph()
+    seq = g.add_node("Input", {"shape": [5, 3]}, name="seq")
+    enc = g.add_node("LSTM", {"units": 4, "return_state": True}, name="enc")
+    g.connect(seq.id, enc.id)
+    n1 = add_model_node(g, base1)
+    g.connect(enc.id, n1.id, 0, 2)                       # the cell state
+    n2 = add_model_node(g, base2, source=seq.id)
+    cat = g.add_node("Concatenate", {}, name="cat")
+    head = g.add_node("Dense", {"units": 2}, name="head")
+    out = g.add_node("Output", {"loss": "mean_squared_error", "metrics": []})
+    g.connect(n1.id, cat.id, 0), g.connect(n2.id, cat.id, 1), g.connect(cat.id, head.id), g.connect(head.id, out.id)
+    p = Project(graph=g)
+    x = np.random.default_rng(2).normal(size=(3, 5, 3)).astype("float32")
+    first = build_model(p)
+    collect_weights(g, first)
+    want = first.model.predict(x, verbose=0)
+
+    def port_of(src_name, dst_name):
+        return [e.src_port for e in g.edges if g.nodes[e.src].name == src_name and g.nodes[e.dst].name == dst_name]
+
+    expand_group(g, g.by_name("base1").id)
+    expand_group(g, g.by_name("base2").id)
+    assert port_of("enc", "b1") == [2] and port_of("inner", "d2") == [1]
+    assert check(g).ok
+    np.testing.assert_allclose(build_model(p).model.predict(x, verbose=0), want, atol=1e-5)
+    collapse_group(g, "base1")
+    collapse_group(g, "base2")
+    assert port_of("enc", "base1") == [2]
+    assert check(g).ok
+    np.testing.assert_allclose(build_model(p).model.predict(x, verbose=0), want, atol=1e-5)
+    expand_group(g, g.by_name("base2").id)                # the collapsed model kept the inner port too
+    assert port_of("inner", "d2") == [1]
