@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt
 from core.experiments.record import snapshot
 from core.experiments.runs import RunStore, runs_path
 from core.project import Project, save_project
-from tests.app.test_editor_support import isolated, keras_loaded  # noqa: F401  (fixtures)
+from tests.app.test_editor_support import isolated, keras_loaded, window_with_plugins  # noqa: F401  (fixtures)
 from tests.core.helpers import chain
 
 
@@ -42,27 +42,15 @@ def record(store, project, lr, loss, status="finished", units=None):
 
 @pytest.fixture
 def window(qtbot, isolated, keras_loaded, tmp_path):  # noqa: F811
-    from app.main_window import MainWindow
-    from core.project import load_project
     path = tmp_path / "iris.layerwise"
     project = iris_project(path)
     store = RunStore(runs_path(path))
     ids = [record(store, project, 0.001, 0.5), record(store, project, 0.01, 0.3),
            record(store, project, 0.1, 0.9, status="nan", units=32)]
     store.close()
-    w = MainWindow(load_project(path), plugins=False, start_keras=False)
-    qtbot.addWidget(w)
-    w.resize(1500, 950)
-    w.show()
-    qtbot.waitExposed(w)
-    w.install_plugins()
-    assert not isinstance(w.plugins["app.experiments"], Exception), w.plugins["app.experiments"]
-    w.runs.dock.raise_()
-    yield w, w.runs, ids
-    w.workbench.shutdown()
-    w.runs.shutdown()
-    w.document.undo_stack.setClean()
-    w.document._extra_dirty = False
+    with window_with_plugins(qtbot, path) as w:
+        w.runs.dock.raise_()
+        yield w, w.runs, ids
 
 
 def cells(panel, column):

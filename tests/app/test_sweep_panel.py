@@ -12,7 +12,7 @@ from core.experiments import space as sp  # noqa: E402
 from core.experiments.sweep import prepare  # noqa: E402
 from core.experiments import sweep_storage, sweep_study  # noqa: E402
 from core.project import Project, save_project  # noqa: E402
-from tests.app.test_editor_support import isolated, keras_loaded  # noqa: E402,F401  (fixtures)
+from tests.app.test_editor_support import isolated, keras_loaded, window_with_plugins  # noqa: E402,F401  (fixtures)
 from tests.core.helpers import chain  # noqa: E402
 
 
@@ -29,21 +29,10 @@ def iris_project(path):
 
 @pytest.fixture
 def window(qtbot, isolated, keras_loaded, tmp_path):  # noqa: F811
-    from app.main_window import MainWindow
-    from core.project import load_project
     path = tmp_path / "iris.layerwise"
     iris_project(path)
-    w = MainWindow(load_project(path), plugins=False, start_keras=False)
-    qtbot.addWidget(w)
-    w.resize(1500, 950)
-    w.show()
-    qtbot.waitExposed(w)
-    w.install_plugins()
-    assert not isinstance(w.plugins["app.experiments"], Exception), w.plugins["app.experiments"]
-    yield w, path
-    w.workbench.shutdown()
-    w.runs.shutdown()
-    w.document.undo_stack.setClean()
+    with window_with_plugins(qtbot, path) as w:
+        yield w, path
 
 
 def test_marking_a_param_is_one_undo_step_and_badges_its_card(window):
