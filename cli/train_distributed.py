@@ -124,13 +124,10 @@ def prepare(project_path, p, cfg) -> Distributed:
     ctx = click.get_current_context()
     o = ctx.meta.get(KEY, {})
     backend = getattr(cfg, "backend", None) or "tensorflow"
-    if backend != "tensorflow":   # (a JAX / PyTorch run trains in a worker process the checkpoint does not reach)
-        if o.get("resume") or o.get("workers") or o.get("rank") is not None:
-            fail(f"--{'resume' if o.get('resume') else 'workers'}: only with the TensorFlow backend (this run: "
-                 f"--backend {backend})")
-        return Distributed(checkpoint=None)
+    if backend != "tensorflow" and (o.get("workers") or o.get("rank") is not None):
+        fail(f"--workers: only with the TensorFlow backend (this run: --backend {backend})")
     try:
-        cluster = _cluster_request(o, multiworker, distribute)
+        cluster = _cluster_request(o, multiworker, distribute) if backend == "tensorflow" else None
         path = checkpoint.checkpoint_path_for(p.path or project_path)
         resume = _resume(o, path, p, cfg, checkpoint) if o.get("resume") else None
     except SettingsError as e:

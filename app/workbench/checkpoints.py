@@ -16,7 +16,7 @@ def path_of(project):
 def resumable(project):
     """The checkpoint beside ``project`` when there is one written for its graph, else None."""
     path = path_of(project)
-    if path is None or not path.is_file() or not _tensorflow(getattr(project, "training", None)):
+    if path is None or not path.is_file():
         return None
     from core.errors import SettingsError
     from core.training.checkpoint import check_fits, load
@@ -31,8 +31,8 @@ def resumable(project):
 def attach(project, cfg, resume=None):
     """Add the checkpoint to ``cfg`` (a TrainConfig): restore ``resume`` once the model is built, then write."""
     path = path_of(project)
-    if path is None or not _tensorflow({"backend": getattr(cfg, "backend", None)}):
-        return   # (a JAX / PyTorch run trains in a worker process that extensions do not reach)
+    if path is None:
+        return
     from core.training.checkpoint import checkpoint_callback
     cfg.extra_callbacks = list(cfg.extra_callbacks or ()) + [checkpoint_callback(path, project, cfg, resume=resume)]
 
@@ -41,8 +41,3 @@ def exists(project) -> bool:
     """True when a checkpoint lies beside ``project`` (Continue can resume from it; checked when it starts)."""
     path = path_of(project)
     return path is not None and path.is_file()
-
-
-def _tensorflow(training) -> bool:
-    backend = training.get("backend") if isinstance(training, dict) else None
-    return backend in (None, "", "tensorflow")

@@ -18,10 +18,10 @@ import time
 from ..errors import RunsError
 from .runs import SUFFIX, RunStore, plain, runs_path
 
-PACKAGES = ("layerwise", "keras", "tensorflow", "numpy", "h5py")
+PACKAGES = ("layerwise", "keras", "tensorflow", "jax", "torch", "numpy", "h5py")
 # the training settings a run actually used (TrainConfig fields, which may be overridden on the command line)
 CONFIG_FIELDS = ("epochs", "batch_size", "device", "mixed_precision", "seed", "early_stopping", "initial_epoch",
-                 "keep_weights")
+                 "keep_weights", "backend")
 
 
 def versions() -> dict:
@@ -137,14 +137,27 @@ class RunRecorder:
             self.run_id = self.store.start(self._start.pop("snapshot"), **self._start)
         return self.run_id
 
-    def callback(self, keras, build, inputs):
-        """A factory for ``TrainConfig.extra_callbacks``: the Keras callback that records this run."""
+    @property
+    def callback(self):
+        """A factory for ``TrainConfig.extra_callbacks``: the Keras callback that records this run. Its ``events``
+        record it from the training's events instead where the Keras callbacks run in another process (the JAX
+        and PyTorch backends)."""
+        def make(keras, build, inputs):
+            if not self.start_recording():
+                return None
+            return _make_callback(keras, self)
+        make.events = _RecordFromEvents(self)
+        return make
+
+    def start_recording(self) -> bool:
+        """Create the run as training starts; False (and ``broken`` says why) when the database cannot be written:
+        the training goes on, unrecorded."""
         try:
             self.begin()
-        except RunsError as e:      # the database cannot be written: train anyway, unrecorded
+        except RunsError as e:
             self.broken = str(e)
-            return None
-        return _make_callback(keras, self)
+            return False
+        return True
 
     # -- the end ---------------------------------------------------------------------------------------------
     def finish(self, result, *, weights_path=None, keep_weights=False):
@@ -199,6 +212,28 @@ def _float(v):
             return float(np.asarray(v))
         except Exception:
             return None
+
+
+class _RecordFromEvents:
+    """A run recorded from a training's events (``TrainState``'s on_start / on_batch / on_epoch): each epoch as
+    it ends, a batch every ``batch_interval`` seconds."""
+
+    def __init__(self, rec):
+        self.rec, self.next = rec, 0.0
+
+    def on_start(self, info):
+        self.rec.start_recording()
+
+    def on_batch(self, epoch, step, logs, info):
+        now = time.perf_counter()
+        if self.rec.run_id is None or now < self.next:
+            return
+        self.next = now + self.rec.batch_interval
+        self.rec.batch_sample(epoch, step, _flat(logs))
+
+    def on_epoch(self, epoch, logs):
+        if self.rec.run_id is not None:
+            self.rec.epoch_end(epoch, _flat(logs))
 
 
 def _in_lockstep():

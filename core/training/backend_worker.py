@@ -128,6 +128,10 @@ def _train(job, state):
         raise RuntimeError(f"this worker runs Keras on {keras.backend.backend()}, not {job['backend']}")
     project = _load_project(job)
     cfg = TrainConfig(**job["config"]).validate()
+    for ext in job.get("extensions") or ():
+        if ext.get("kind") == "checkpoint":
+            from .checkpoint import callback_from_job
+            cfg.extra_callbacks = [*(cfg.extra_callbacks or ()), callback_from_job(ext, project, cfg)]
     result = run(project, config=cfg, state=state)
     if result.error is None:
         from ..project import write_weights_file

@@ -183,7 +183,17 @@ def checkpoint_callback(path, project, cfg, resume: Checkpoint | None = None, wr
         base = {k: list(v) for k, v in (resume.history if resume else {}).items()}
         return _callback_class(keras)(model, writer if write else None, fingerprint, cfg, base, resume is None)
     make.writer = writer
+    # what a worker process on another Keras backend (core.training.backend_worker) needs to make the same callback
+    make.job = {"kind": "checkpoint", "path": str(path), "resume": resume is not None, "write": bool(write)}
     return make
+
+
+def callback_from_job(job, project, cfg):
+    """``checkpoint_callback`` again from ``make.job``, in the worker process (the checkpoint to resume from is
+    read again from its file; the caller checked it fits)."""
+    path = Path(job["path"])
+    return checkpoint_callback(path, project, cfg, resume=load(path) if job.get("resume") else None,
+                               write=job.get("write", True))
 
 
 def _callback_class(keras):

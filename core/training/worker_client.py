@@ -41,7 +41,8 @@ def run_on_backend(project, cfg, state, backend, out=None, rebuild=False, data=N
     with tempfile.TemporaryDirectory(prefix="layerwise-worker-") as tmp:
         job = _write_job(Path(tmp), project, cfg, backend, out)
         proc = _start(job, backend)
-        replay = _Replay(state, backend)
+        replay = _Replay(state, backend, listeners=[ext.events for ext in cfg.extra_callbacks or ()
+                                                    if getattr(ext, "events", None) is not None])
         stopper = threading.Thread(target=_forward_stop, args=(state, proc), daemon=True)
         stopper.start()
         try:
@@ -66,7 +67,9 @@ def _write_job(tmp, project, cfg, backend, out):
         weights = tmp / "start.weights.h5"
         write_weights_file(project.graph, weights)
     config = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg) if f.name != "extra_callbacks"}
-    job = {"backend": backend, "project": str(tmp / "project.json"),
+    # extensions the worker can make again itself (the checkpoint), described in JSON
+    extensions = [ext.job for ext in cfg.extra_callbacks or () if getattr(ext, "job", None) is not None]
+    job = {"backend": backend, "project": str(tmp / "project.json"), "extensions": extensions,
            "path": str(project.path) if getattr(project, "path", None) else None,
            "weights": str(weights) if weights else None, "trusted": is_trusted(project), "config": config,
            "result_weights": str(tmp / "trained.weights.h5"), "out": str(Path(out).resolve()) if out else None}
@@ -111,8 +114,9 @@ def _forward_stop(state, proc):
 class _Replay:
     """Replays the child's events on the caller's TrainState; remembers the end, the failure, the export."""
 
-    def __init__(self, state, backend):
+    def __init__(self, state, backend, listeners=()):
         self.state, self.backend = state, backend
+        self.listeners = list(listeners)   # extensions that work from the events alone (a run's record)
         self.end = self.fail = self.error = self.exported = None
         self.done = False
 
@@ -120,6 +124,7 @@ class _Replay:
         if ev is None:
             return
         kind, s = ev["event"], self.state
+        self._tell(kind, ev)
         if kind == "start":
             s.on_start(ev["info"])
         elif kind == "batch":
@@ -136,6 +141,16 @@ class _Replay:
             self.end = ev["result"]
         elif kind == "fail":
             self.fail = ev
+
+
+    def _tell(self, kind, ev):
+        for listener in self.listeners:
+            if kind == "start":
+                listener.on_start(ev["info"])
+            elif kind == "batch":
+                listener.on_batch(ev["epoch"], ev["step"], ev["logs"], ev["info"])
+            elif kind == "epoch":
+                listener.on_epoch(ev["epoch"], ev["logs"])
 
 
 def _result(project, cfg, replay, proc, weights, rebuild, data):
@@ -157,10 +172,11 @@ def _result(project, cfg, replay, proc, weights, rebuild, data):
               device=kw["device"] or "?", seconds=kw["seconds"] or 0.0, samples_per_s=kw["samples_per_s"] or 0.0,
               warnings=list(kw["warnings"] or []), early_stopped=bool(kw["early_stopped"]),
               stopped_at=tuple(kw["stopped_at"]) if kw["stopped_at"] else None)
-    if cfg.extra_callbacks:
-        kw["warnings"].append(f"{len(cfg.extra_callbacks)} training extension(s) (checkpoints, run records, "
-                              f"gradient probes) did not run on {backends.INFO[replay.backend].label}: they need "
-                              f"the TensorFlow backend")
+    skipped = [ext for ext in cfg.extra_callbacks or ()
+               if getattr(ext, "events", None) is None and getattr(ext, "job", None) is None]
+    if skipped:   # (the run's record works from the events, the worker makes the checkpoint itself)
+        kw["warnings"].append(f"{len(skipped)} training extension(s) (gradient probes) did not run on "
+                              f"{backends.INFO[replay.backend].label}: they need the TensorFlow backend")
     result = TrainResult(build=None, dataset=None, error=replay.error, **kw)
     result.exported = replay.exported
     if replay.error is None and weights.exists():

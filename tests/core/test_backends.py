@@ -124,6 +124,56 @@ def test_a_stop_request_reaches_the_worker_and_the_run_keeps_what_it_trained():
     assert result.stopped_at is not None and result.stopped_at[0] == 0
 
 
+@pytest.mark.skipif(not HAS_JAX, reason="JAX is not installed (the test extra installs its CPU build)")
+def test_a_jax_run_is_recorded_in_the_runs_database_like_a_tensorflow_one(tmp_path):
+    import shutil
+    from core.experiments.record import RunRecorder
+    from core.experiments.runs import RunStore, runs_path
+    path = tmp_path / "digits.layerwise"
+    shutil.copyfile(DIGITS, path)
+    project = load_project(path)
+    cfg = TrainConfig.from_project(project, epochs=2, backend="jax")
+    rec = RunRecorder(path, project, cfg, lazy=True)
+    cfg.extra_callbacks = [rec.callback]
+    result = run_with_backend(project, cfg, TrainState())
+    rec.finish(result)
+    assert result.error is None and not any("extension" in w for w in result.warnings), result.warnings
+    store = RunStore(runs_path(path))
+    runs = store.list()
+    assert len(runs) == 1 and runs[0]["status"] == "finished" and runs[0]["device"] == "CPU (JAX)"
+    assert runs[0]["settings"]["training"]["backend"] == "jax" and "jax" in runs[0]["versions"]
+    assert runs[0]["metrics"]["accuracy"] == pytest.approx(result.history["accuracy"][-1])
+    epochs = store.curves(runs[0]["id"])["epochs"]
+    assert [e["epoch"] for e in epochs] == [0, 1] and all("val_loss" in e for e in epochs)
+    store.close()
+
+
+@pytest.mark.skipif(not HAS_JAX, reason="JAX is not installed (the test extra installs its CPU build)")
+def test_a_jax_run_writes_its_checkpoint_and_resumes_from_it(tmp_path):
+    import shutil
+    from core.training.checkpoint import checkpoint_callback, checkpoint_path_for, load
+    path = tmp_path / "digits.layerwise"
+    shutil.copyfile(DIGITS, path)
+    ck = checkpoint_path_for(path)
+    project = load_project(path)
+    cfg = TrainConfig.from_project(project, epochs=2, backend="jax")
+    cfg.extra_callbacks = [checkpoint_callback(ck, project, cfg)]
+    result = run_with_backend(project, cfg, TrainState())
+    assert result.error is None and not any("extension" in w for w in result.warnings), result.warnings
+    saved = load(ck)      # written by the JAX worker: weights, optimizer state, epochs, history
+    assert saved.epoch == 2 and len(saved.history["loss"]) == 2 and saved.weights and saved.optimizer
+    # a new session resumes on JAX: it starts at epoch 3 from the checkpoint, not afresh
+    again = load_project(path)
+    cfg = TrainConfig.from_project(again, epochs=3, backend="jax")
+    cfg.initial_epoch = saved.epoch
+    cfg.extra_callbacks = [checkpoint_callback(ck, again, cfg, resume=saved)]
+    state = Recorder()
+    r2 = run_with_backend(again, cfg, state)
+    assert r2.error is None and [e for e, _ in state.epochs] == [2]
+    assert state.epochs[0][1]["loss"] < 0.8 * saved.history["loss"][0], (state.epochs, saved.history)
+    assert load(ck).epoch == 3 and len(load(ck).history["loss"]) == 3
+
+
 @pytest.mark.skipif(not HAS_TORCH, reason=NO_TORCH)
 def test_digits_trains_on_torch_in_a_worker(tmp_path):
     project, result, state = train_on("torch", tmp_path, None)
