@@ -124,14 +124,9 @@ class _Replay:
         if ev is None:
             return
         kind, s = ev["event"], self.state
-        self._tell(kind, ev)
-        if kind == "start":
-            s.on_start(ev["info"])
-        elif kind == "batch":
-            s.on_batch(ev["epoch"], ev["step"], ev["logs"], ev["info"])
-        elif kind == "epoch":
-            s.on_epoch(ev["epoch"], ev["logs"])
-        elif kind == "features":
+        for target in (*self.listeners, s):
+            _progress(target, kind, ev)
+        if kind == "features":
             s.on_features(ev["epoch"], ev["step"], {k: decode_array(v) for k, v in ev["features"].items()})
         elif kind == "error":
             self.error = TrainingError(ev["message"], kind=ev.get("kind", "error"))
@@ -143,14 +138,14 @@ class _Replay:
             self.fail = ev
 
 
-    def _tell(self, kind, ev):
-        for listener in self.listeners:
-            if kind == "start":
-                listener.on_start(ev["info"])
-            elif kind == "batch":
-                listener.on_batch(ev["epoch"], ev["step"], ev["logs"], ev["info"])
-            elif kind == "epoch":
-                listener.on_epoch(ev["epoch"], ev["logs"])
+def _progress(target, kind, ev):
+    """A start, batch or epoch event, told to ``target`` (the caller's TrainState or a listener)."""
+    if kind == "start":
+        target.on_start(ev["info"])
+    elif kind == "batch":
+        target.on_batch(ev["epoch"], ev["step"], ev["logs"], ev["info"])
+    elif kind == "epoch":
+        target.on_epoch(ev["epoch"], ev["logs"])
 
 
 def _result(project, cfg, replay, proc, weights, rebuild, data):
