@@ -58,9 +58,10 @@ def op_problem(node):
     op = p.get("op")
     if not is_known(op):
         return f"op {op!r} is not a keras.ops function that an op node can call"
-    if not isinstance(p.get("args", []), list) or not isinstance(p.get("kwargs", {}), dict):
+    # (absent or null: the inputs in port order, no keyword arguments)
+    if not isinstance(p.get("args") or [], list) or not isinstance(p.get("kwargs") or {}, dict):
         return "args must be a list and kwargs an object"
-    if not isinstance(p.get("config", {}), dict):
+    if not isinstance(p.get("config") or {}, dict):
         return "config must be an object"
     return None
 

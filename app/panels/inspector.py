@@ -6,6 +6,7 @@ editor and in the status bar. Changes from elsewhere (undo, canvas) update the e
 """
 from __future__ import annotations
 
+import copy
 import json
 
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
@@ -41,6 +42,16 @@ TIPS = (("Double-click", "a layer in the palette adds it after the selection"),
         ("Ctrl+F", "search the layers"))
 
 
+def _op_call_text(node, n_inputs):
+    """The op node's call as the inspector shows it (its inputs in port order when the node names none)."""
+    from core.ops import PORT
+    p = node.params
+    args = p.get("args")
+    if args is None:
+        args = [{PORT: i} for i in range(n_inputs)]
+    return json.dumps({"args": args, "kwargs": p.get("kwargs") or {}})
+
+
 class Inspector(QWidget):
     refused = Signal(str)
 
@@ -52,6 +63,7 @@ class Inspector(QWidget):
         self._graph = None
         self.info = self.problems = self.error = None
         self.trainable = self.l2_box = self.l2_spin = self.drop_box = self.config_edit = None
+        self.call_edit = None
         self.name_edit = None
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
@@ -93,6 +105,7 @@ class Inspector(QWidget):
         self.editors = {}
         self.info = self.problems = self.error = None
         self.trainable = self.l2_box = self.l2_spin = self.drop_box = self.config_edit = None
+        self.call_edit = None
         self.name_edit = None
         body = QWidget()
         lay = QVBoxLayout(body)
@@ -186,6 +199,8 @@ class Inspector(QWidget):
                 pg.addWidget(ed, i, 1)
                 self.editors[p.name] = ed
             lay.addLayout(pg)
+            if node.type == "Op":
+                self._op_call(lay, node)
         if node.type not in ("Input", "Output"):
             self._settings_form(lay, node)
         self.error = _label("", "error", wrap=True)
@@ -229,6 +244,53 @@ class Inspector(QWidget):
         apply = QPushButton("Apply config")
         apply.clicked.connect(self._apply_config)
         lay.addWidget(apply, 0, Qt.AlignmentFlag.AlignRight)
+
+    def _op_call(self, lay, node):
+        """How an op node calls its function, editable: positional ``args`` and keyword ``kwargs``, with
+        ``{"__port__": i}`` for input i and JSON values for the constants (``ops.multiply(x, 0.5)``)."""
+        lay.addWidget(_label("Call", "section"))
+        hint = _label('Arguments as JSON: {"__port__": 0} is the first input, other values are constants', "muted",
+                      wrap=True)
+        lay.addWidget(hint)
+        self.call_edit = QPlainTextEdit(_op_call_text(node, len(self._graph.in_edges(node.id))))
+        self.call_edit.setMinimumHeight(110)
+        lay.addWidget(self.call_edit)
+        apply = QPushButton("Apply call")
+        apply.clicked.connect(self._apply_op_call)
+        lay.addWidget(apply, 0, Qt.AlignmentFlag.AlignRight)
+
+    def _apply_op_call(self):
+        from core.ops import op_problem, ports_used
+        node = self._node()
+        if node is None:
+            return
+        try:
+            call = json.loads(self.call_edit.toPlainText())
+        except ValueError as e:
+            self._refuse(f"{node.name}: the call is not valid JSON: {e}")
+            return
+        if not isinstance(call, dict) or set(call) - {"args", "kwargs"}:
+            self._refuse(f'{node.name}: the call must be a JSON object with "args" (a list) and "kwargs" (an object)')
+            return
+        trial = copy.copy(node)
+        trial.params = dict(node.params, args=call.get("args", []), kwargs=call.get("kwargs", {}))
+        why = op_problem(trial)
+        n_in = len(self._graph.in_edges(node.id))
+        bad = [i for i in ports_used(trial) if not isinstance(i, int) or not 0 <= i < max(n_in, 1)]
+        if why is None and bad:
+            why = f"input port {bad[0]} is not connected ({n_in} input(s))"
+        if why:
+            self._refuse(f"{node.name}: {why}")
+            return
+        self._clear_error()
+        if self.doc.locked:
+            self._refuse(f"Editing is locked: {self.doc.locked_reason}" if self.doc.locked_reason else "Editing is locked")
+            return
+        stack = self.doc.undo_stack
+        stack.beginMacro(f"Change {node.name} call")
+        for key in ("args", "kwargs"):
+            stack.push(commands.SetParam(self._graph, node.id, key, trial.params[key]))
+        stack.endMacro()
 
     # -- commits --------------------------------------------------------------------------------------------------
     def _node(self):
@@ -315,6 +377,8 @@ class Inspector(QWidget):
             ed.set_value(node.params.get(key))
         elif key == "config" and self.config_edit is not None:
             self.config_edit.setPlainText(json.dumps(node.params.get("config", {}), indent=1))
+        elif key in ("args", "kwargs") and self.call_edit is not None:
+            self.call_edit.setPlainText(_op_call_text(node, len(self._graph.in_edges(node.id))))
 
     def _renamed(self, node):
         if node.id == self.node_id and self.name_edit is not None:
