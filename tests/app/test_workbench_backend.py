@@ -4,11 +4,14 @@ and reports its progress, curves and feature maps, and the results view evaluate
 from __future__ import annotations
 
 import importlib.util
+import time
 
 import pytest
 
+from app.workbench import checkpoints
 from app.workbench.backend_choice import backend_combo, backend_values, select_backend
 from core.training import backends
+from core.training.checkpoint import load
 from tests.app.test_workbench import digits_project, node_id, open_bench
 
 HAS_JAX = importlib.util.find_spec("jax") is not None
@@ -39,10 +42,16 @@ def test_a_run_on_jax_from_the_workbench(qtbot):
         assert tp.backend.currentData() == "jax" and tp.values()["backend"] == "jax"
         conv = node_id(w.project, "conv2d")
         w.select_node(conv)
+        started = time.time()
         with qtbot.waitSignal(wb.run_finished, timeout=180000) as blocker:
             assert wb.start()
         result = blocker.args[0]
         assert result.error is None and result.device == "CPU (JAX)" and result.epochs_done == 1
+        assert not any("extension" in m for m in result.warnings), result.warnings
+        # the worker wrote the run's checkpoint beside the project (Continue in a new session resumes from it)
+        path = checkpoints.path_of(w.project)
+        assert path.stat().st_mtime >= started - 1 and load(path).epoch == 1
+        assert checkpoints.resumable(w.project) is not None
         assert wb.last_features[conv].shape == (1, 8, 8, 32)     # feature maps crossed from the worker
         wb.plots.refresh()
         assert wb.plots.point_count("loss") == 1 and wb.plots.point_count("batch:raw") >= 2
