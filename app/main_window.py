@@ -289,6 +289,10 @@ class MainWindow(QMainWindow):
     def save_layout(self):
         s = paths.settings()
         s.setValue("window/geometry", self.saveGeometry())
+        if not self.plugins:
+            # closed before the panels of the workbench, runs, sweeps... were added (they come after the first
+            # paint): a state without them would put them side by side next time; the last full one stays
+            return
         s.setValue("window/state", self.saveState(STATE_VERSION))
         s.setValue("window/state_version", STATE_VERSION)
 
