@@ -171,11 +171,25 @@ class Document(QObject):
     # -- editing --------------------------------------------------------------------------------------------
     def push(self, command) -> bool:
         """Apply an edit through the undo stack; refused (with a message) while editing is locked."""
-        if self.locked:
-            self.message.emit(f"Editing is locked: {self.locked_reason}" if self.locked_reason else "Editing is locked")
+        if self._refused_while_locked():
             return False
         self.undo_stack.push(command)
         return True
+
+    def push_all(self, text, commands) -> bool:
+        """Apply several edits as one undo step named ``text``; refused like ``push``."""
+        if self._refused_while_locked():
+            return False
+        self.undo_stack.beginMacro(text)
+        for command in commands:
+            self.undo_stack.push(command)
+        self.undo_stack.endMacro()
+        return True
+
+    def _refused_while_locked(self) -> bool:
+        if self.locked:
+            self.message.emit(f"Editing is locked: {self.locked_reason}" if self.locked_reason else "Editing is locked")
+        return self.locked
 
     def set_locked(self, locked: bool, reason: str = ""):
         self.locked = bool(locked)

@@ -383,11 +383,8 @@ class GraphScene(QGraphicsScene):
         if pickup is not None:
             if pickup.dst == dst and pickup.port == port:
                 return
-            stack = self.doc.undo_stack
-            stack.beginMacro(f"Reconnect {safe.clip(g.nodes[src].name)} → {safe.clip(g.nodes[dst].name)}")
-            self.doc.push(commands.Disconnect(g, [pickup]))
-            self.doc.push(commands.Connect(g, src, dst, port, out))
-            stack.endMacro()
+            self.doc.push_all(f"Reconnect {safe.clip(g.nodes[src].name)} → {safe.clip(g.nodes[dst].name)}",
+                              [commands.Disconnect(g, [pickup]), commands.Connect(g, src, dst, port, out)])
         else:
             self.doc.push(commands.Connect(g, src, dst, port, out))
 

@@ -276,21 +276,15 @@ class Inspector(QWidget):
         trial.params = dict(node.params, args=call.get("args", []), kwargs=call.get("kwargs", {}))
         why = op_problem(trial)
         n_in = len(self._graph.in_edges(node.id))
-        bad = [i for i in ports_used(trial) if not isinstance(i, int) or not 0 <= i < max(n_in, 1)]
+        bad = [i for i in ports_used(trial) if not isinstance(i, int) or not 0 <= i < n_in]
         if why is None and bad:
             why = f"input port {bad[0]} is not connected ({n_in} input(s))"
         if why:
             self._refuse(f"{node.name}: {why}")
             return
         self._clear_error()
-        if self.doc.locked:
-            self._refuse(f"Editing is locked: {self.doc.locked_reason}" if self.doc.locked_reason else "Editing is locked")
-            return
-        stack = self.doc.undo_stack
-        stack.beginMacro(f"Change {node.name} call")
-        for key in ("args", "kwargs"):
-            stack.push(commands.SetParam(self._graph, node.id, key, trial.params[key]))
-        stack.endMacro()
+        self.doc.push_all(f"Change {node.name} call", [commands.SetParam(self._graph, node.id, key, trial.params[key])
+                                                        for key in ("args", "kwargs")])
 
     # -- commits --------------------------------------------------------------------------------------------------
     def _node(self):
