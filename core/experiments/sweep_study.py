@@ -143,7 +143,9 @@ def reap(study, message=None, only=None):
 
 
 def _fail_run(trial, why):
-    """The run recorded for a trial whose process died: failed, with why (when it is in a runs database here)."""
+    """The run recorded for a trial whose process died: failed, with why (when it is in a runs database here). A run
+    already marked finished is failed too: its process died after recording it but before the study was told, so
+    the trial is tried again and this run is not one of the sweep's results."""
     path, rid = trial.user_attrs.get("runs_db"), trial.user_attrs.get("run_id")
     if not path or rid is None or trial.user_attrs.get("host") != sweep_storage.HOST:
         return
@@ -154,7 +156,7 @@ def _fail_run(trial, why):
         from .runs import RunStore
         store = RunStore(path)
         try:
-            if store.get(rid).get("status") == "running":
+            if store.get(rid).get("status") in ("running", "finished"):
                 store.finish(rid, "failed", message=why)
         finally:
             store.close()

@@ -71,6 +71,26 @@ def test_claims_stop_at_n_and_a_dead_process_trial_is_failed_and_its_values_retr
     lock.close()
 
 
+def test_a_trial_whose_process_died_after_recording_its_run_finished_is_not_counted_twice(tmp_path):
+    """Killed between writing the run as finished and telling the study: the trial is retried, so the run it left
+    is failed (with why), and the sweep's finished runs stay one per trial."""
+    path = iris(tmp_path)
+    spec = prepare(path, [LR], trials=1, study="t")
+    lock, study = opened(spec)
+    b = sweep_study.claim_next(study, lock, spec)
+    store = RunStore(runs_path(path))
+    rid = store.start({"graph": {}, "settings": {}}, sweep={"study": "t"}, trial=b.number)
+    store.finish(rid, "finished", metrics={"val_loss": 0.5})
+    b.set_user_attr("pid", dead_pid())
+    b.set_user_attr("run_id", rid)
+    b.set_user_attr("runs_db", str(runs_path(path)))
+    retry = sweep_study.claim_next(study, lock, spec)
+    assert retry not in (sweep_study.DONE, sweep_study.WAIT)
+    assert store.get(rid)["status"] == "failed" and "is gone" in store.get(rid)["message"]
+    store.close()
+    lock.close()
+
+
 def test_a_worker_killed_mid_trial_is_replaced_and_the_sweep_finishes(tmp_path):
     path = iris(tmp_path)
     spec = prepare(path, [LR], trials=1, epochs=1, study="k", seed=0)
